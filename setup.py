@@ -1,0 +1,147 @@
+"""Build the compiled backend: Cython over plain C kernels.
+
+Environment switches (read here and, for the first two, at import too):
+
+* ``WSFRAME_NO_EXTENSIONS=1``: build a pure-Python package (no compiler needed).
+* ``WSFRAME_REQUIRE_EXTENSIONS=1``: a failed C build is an error, not a fallback.
+* ``WSFRAME_SANITIZE=1``: build with AddressSanitizer and UBSan (tests only;
+  run Python with ``LD_PRELOAD=$(gcc -print-file-name=libasan.so)``).
+* ``WSFRAME_WERROR=1``: turn C warnings into errors (CI uses it).
+* ``WSFRAME_CFLAGS``: extra flags appended to every C compile.
+
+Each SIMD kernel file (``*_sse2.c``, ``*_avx2.c``, ``*_avx512.c``) is compiled
+with its own instruction-set flags and nothing else is, so a wheel built for
+baseline x86-64 still runs on a CPU without AVX2: the kernels are chosen at
+run time by ``wsf_dispatch_init()``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from pathlib import Path
+
+from setuptools import setup
+from setuptools.command.build_ext import build_ext
+
+HERE = Path(__file__).parent
+PKG = Path("src") / "wsframe"
+KERNELS = PKG / "_kernels"
+
+TRUTHY = {"1", "true", "yes", "on"}
+
+
+def env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in TRUTHY
+
+
+def banner(message: str) -> None:
+    line = "*" * 75
+    print(f"\n{line}\n{message}\n{line}\n", file=sys.stderr)
+
+
+IS_X86_64 = platform.machine().lower() in {"x86_64", "amd64", "x64"}
+IS_MSVC = sys.platform == "win32"
+
+# Per-file instruction-set flags, by file-name suffix (GCC/Clang, then MSVC).
+SIMD_FLAGS = {
+    "_sse2.c": (["-msse2"], []),
+    "_avx2.c": (["-mavx2", "-mbmi", "-mbmi2", "-mpopcnt"], ["/arch:AVX2"]),
+    "_avx512.c": (
+        ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vbmi", "-mavx2", "-mbmi", "-mbmi2", "-mpopcnt"],
+        ["/arch:AVX512"],
+    ),
+}
+
+
+def simd_suffix(source: str) -> str | None:
+    for suffix in SIMD_FLAGS:
+        if source.endswith(suffix):
+            return suffix
+    return None
+
+
+def common_cflags() -> list[str]:
+    if IS_MSVC:
+        return ["/O2", "/W3"]
+    flags = ["-O3", "-std=c11", "-Wall", "-Wextra", "-fno-strict-aliasing"]
+    if env_flag("WSFRAME_WERROR"):
+        flags.append("-Werror")
+    if env_flag("WSFRAME_SANITIZE"):
+        flags += ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-fno-sanitize-recover=undefined"]
+    flags += os.environ.get("WSFRAME_CFLAGS", "").split()
+    return flags
+
+
+class BuildExt(build_ext):
+    """Compile SIMD kernel files with their own flags, then the extension."""
+
+    def build_extension(self, ext):  # type: ignore[no-untyped-def]
+        special = [s for s in ext.sources if simd_suffix(s)]
+        ext.sources = [s for s in ext.sources if not simd_suffix(s)]
+        # Cython output is C, but the kernels want C11; Cython's C compiles fine with it.
+        base = list(ext.extra_compile_args)
+        objects = []
+        for source in special:
+            gcc_flags, msvc_flags = SIMD_FLAGS[simd_suffix(source)]  # type: ignore[index]
+            isa = (msvc_flags if IS_MSVC else gcc_flags) if IS_X86_64 else []
+            objects += self.compiler.compile(
+                [source],
+                output_dir=self.build_temp,
+                include_dirs=ext.include_dirs,
+                macros=ext.define_macros,
+                extra_postargs=base + isa,
+                debug=self.debug,
+            )
+        ext.extra_objects = list(ext.extra_objects or []) + objects
+        try:
+            super().build_extension(ext)
+        except Exception as exc:  # a failed compile falls back to pure Python, loudly
+            if env_flag("WSFRAME_REQUIRE_EXTENSIONS"):
+                raise
+            banner(f"wsframe: building the C extension failed ({exc});\nthe pure-Python backend will be used (slower).")
+
+
+def extensions():
+    if env_flag("WSFRAME_NO_EXTENSIONS"):
+        banner("wsframe: WSFRAME_NO_EXTENSIONS=1, building the pure-Python package only.")
+        return []
+    if platform.python_implementation() != "CPython":
+        banner(f"wsframe: {platform.python_implementation()} uses the pure-Python backend; no C extension built.")
+        return []
+    try:
+        from Cython.Build import cythonize
+    except ImportError:
+        if env_flag("WSFRAME_REQUIRE_EXTENSIONS"):
+            raise
+        banner("wsframe: Cython is not installed; building the pure-Python package only.")
+        return []
+    from setuptools import Extension
+
+    kernel_sources = sorted(str(p) for p in KERNELS.glob("*.c") if not p.name.startswith("test_"))
+    link_args = ["-fsanitize=address,undefined"] if env_flag("WSFRAME_SANITIZE") and not IS_MSVC else []
+    ext = Extension(
+        "wsframe._codec_c",
+        sources=[str(PKG / "_codec_c.pyx")] + kernel_sources,
+        include_dirs=[str(KERNELS)],
+        extra_compile_args=common_cflags(),
+        extra_link_args=link_args,
+        define_macros=[("CYTHON_USE_MODULE_STATE", "0")],
+    )
+    return cythonize(
+        [ext],
+        compiler_directives={
+            "language_level": 3,
+            "boundscheck": False,
+            "wraparound": False,
+            "cdivision": True,
+            "initializedcheck": False,
+            "embedsignature": True,
+            "freethreading_compatible": True,
+        },
+        quiet=True,
+    )
+
+
+setup(ext_modules=extensions(), cmdclass={"build_ext": BuildExt})
