@@ -81,6 +81,14 @@ void wsf_utf8_stream_init(wsf_utf8_stream *st);
 int wsf_utf8_stream_feed(wsf_utf8_stream *st, const uint8_t *s, size_t len,
                          int final, uint64_t *pos);
 
+/* Unmask src[0, len) into dst (as wsf_mask; may alias) and feed the
+ * unmasked bytes to the stream, in one pass: for fragmented masked text.
+ * dst is completely written whatever the result; returns and reports as
+ * wsf_utf8_stream_feed (positions are absolute in the stream). */
+int wsf_utf8_stream_feed_unmask(wsf_utf8_stream *st, uint8_t *dst, const uint8_t *src,
+                                size_t len, const uint8_t key[4], size_t phase,
+                                int final, uint64_t *pos);
+
 /* ---- frame headers (RFC 6455 section 5.2) ------------------------------ */
 
 typedef struct {

@@ -1,0 +1,94 @@
+/*
+ * Private declarations shared by the kernel files (not part of the
+ * contract in wsf_kernels.h): the per-level implementations, the dispatch
+ * table they are chosen into, and small inline helpers.
+ */
+#ifndef WSF_INTERNAL_H
+#define WSF_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "wsf_kernels.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define WSF_X86_64 1
+#else
+#define WSF_X86_64 0
+#endif
+
+/* Signatures of the dispatched operations. */
+typedef void (*wsf_mask_fn)(uint8_t *dst, const uint8_t *src, size_t len,
+                            const uint8_t key[4], size_t phase);
+typedef int (*wsf_utf8_fn)(const uint8_t *s, size_t len, size_t *pos);
+typedef int (*wsf_unmask_utf8_fn)(uint8_t *dst, const uint8_t *src, size_t len,
+                                  const uint8_t key[4], size_t phase, size_t *pos);
+
+/* The kernels in use; set by wsf_dispatch_init(), generic until then. */
+extern wsf_mask_fn wsf_mask_impl;
+extern wsf_utf8_fn wsf_utf8_impl;
+extern wsf_unmask_utf8_fn wsf_unmask_utf8_impl;
+
+/* Portable versions (mask_generic.c, utf8_generic.c). */
+void wsf_mask_generic(uint8_t *dst, const uint8_t *src, size_t len,
+                      const uint8_t key[4], size_t phase);
+int wsf_utf8_check_generic(const uint8_t *s, size_t len, size_t *pos);
+int wsf_unmask_utf8_check_generic(uint8_t *dst, const uint8_t *src, size_t len,
+                                  const uint8_t key[4], size_t phase, size_t *pos);
+
+/* The byte-exact scalar validator every level falls back to for the
+ * precise error position: validates s[start, len) where `start` must be
+ * the first byte of a code point; positions are relative to s. */
+int wsf_utf8_scalar_from(const uint8_t *s, size_t len, size_t start, size_t *pos);
+
+/* x86-64 SIMD versions (only defined when WSF_X86_64). */
+void wsf_mask_sse2(uint8_t *dst, const uint8_t *src, size_t len,
+                   const uint8_t key[4], size_t phase);
+void wsf_mask_avx2(uint8_t *dst, const uint8_t *src, size_t len,
+                   const uint8_t key[4], size_t phase);
+void wsf_mask_avx512(uint8_t *dst, const uint8_t *src, size_t len,
+                     const uint8_t key[4], size_t phase);
+int wsf_utf8_check_sse2(const uint8_t *s, size_t len, size_t *pos);
+int wsf_utf8_check_avx2(const uint8_t *s, size_t len, size_t *pos);
+int wsf_utf8_check_avx512(const uint8_t *s, size_t len, size_t *pos);
+int wsf_unmask_utf8_check_avx2(uint8_t *dst, const uint8_t *src, size_t len,
+                               const uint8_t key[4], size_t phase, size_t *pos);
+int wsf_unmask_utf8_check_avx512(uint8_t *dst, const uint8_t *src, size_t len,
+                                 const uint8_t key[4], size_t phase, size_t *pos);
+
+/* Unaligned, aliasing-safe 64-bit load/store (compile to one mov). */
+static inline uint64_t wsf_load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void wsf_store64(uint8_t *p, uint64_t v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* The 4-byte key rotated by `phase` and repeated twice: the 8 bytes to XOR
+ * at a position whose key phase is `phase` (RFC 6455 section 5.3:
+ * j = i MOD 4). */
+static inline void wsf_key8(uint8_t out[8], const uint8_t key[4], size_t phase)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = key[(phase + (size_t)i) & 3];
+}
+
+/* Number of bytes in the sequence a lead byte starts: 1 for ASCII, 2-4 for
+ * a possible lead, 0 for a byte that can never start a code point. */
+static inline int wsf_utf8_seq_len(uint8_t b)
+{
+    if (b < 0x80) return 1;
+    if (b < 0xC2) return 0;
+    if (b < 0xE0) return 2;
+    if (b < 0xF0) return 3;
+    if (b < 0xF5) return 4;
+    return 0;
+}
+
+#endif /* WSF_INTERNAL_H */
