@@ -21,13 +21,14 @@ typedef struct {
     wsf_unmask_utf8_fn unmask_utf8;
 } wsf_level;
 
-/* The kernels each level provides; NULL while a level has none of its own. */
+/* The kernels each level provides; NULL where a level adds nothing of its
+ * own for an operation, which then comes from the level below. */
 static const wsf_level levels[LVL_COUNT] = {
     {"generic", wsf_mask_generic, wsf_utf8_check_generic, wsf_unmask_utf8_check_generic},
-#if WSF_X86_64 && defined(WSF_HAVE_SIMD)
-    {"sse2", wsf_mask_sse2, wsf_utf8_check_sse2, wsf_unmask_utf8_check_generic},
+#if WSF_X86_64
+    {"sse2", wsf_mask_sse2, NULL, NULL},
     {"avx2", wsf_mask_avx2, wsf_utf8_check_avx2, wsf_unmask_utf8_check_avx2},
-    {"avx512", wsf_mask_avx512, wsf_utf8_check_avx512, wsf_unmask_utf8_check_avx512},
+    {"avx512", wsf_mask_avx512, NULL, NULL},
 #else
     {"sse2", NULL, NULL, NULL},
     {"avx2", NULL, NULL, NULL},
@@ -104,22 +105,25 @@ static int detect_level(void)
 }
 #endif
 
-/* Best level that is both supported by the CPU and built in. */
+/* Highest level the CPU supports; on other architectures only generic. */
 static int best_level(void)
 {
-    int lvl = detect_level();
-    while (lvl > LVL_GENERIC && levels[lvl].mask == NULL)
-        lvl--;
-    return lvl;
+    return WSF_X86_64 ? detect_level() : LVL_GENERIC;
 }
 
+/* Use `lvl`: per operation, its own kernel or the nearest level below's. */
 static void use_level(int lvl)
 {
-    wsf_mask_impl = levels[lvl].mask;
-    wsf_utf8_impl = levels[lvl].utf8;
-    wsf_unmask_utf8_impl = levels[lvl].unmask_utf8;
-    mask_name = levels[lvl].name;
-    utf8_name = levels[lvl].name;
+    int m = lvl, u = lvl;
+    while (levels[m].mask == NULL)
+        m--;
+    while (levels[u].utf8 == NULL)
+        u--;
+    wsf_mask_impl = levels[m].mask;
+    wsf_utf8_impl = levels[u].utf8;
+    wsf_unmask_utf8_impl = levels[u].unmask_utf8;
+    mask_name = levels[m].name;
+    utf8_name = levels[u].name;
 }
 
 int wsf_dispatch_init(const char *force)
