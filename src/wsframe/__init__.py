@@ -29,6 +29,24 @@ DEFAULT_MAX_FRAME_SIZE = _codec.DEFAULT_MAX_FRAME_SIZE
 DEFAULT_MAX_MESSAGE_SIZE = _codec.DEFAULT_MAX_MESSAGE_SIZE
 DEFAULT_MAX_FRAGMENTS = _codec.DEFAULT_MAX_FRAGMENTS
 
+# The sans-I/O connection and its events (after the codec names it uses).
+from . import events, handshake  # noqa: E402
+from .broadcast import broadcast, broadcast_to  # noqa: E402
+from .connection import Connection, InvalidState, State  # noqa: E402
+from .events import (  # noqa: E402
+    BinaryMessage,
+    Closed,
+    CloseReceived,
+    HandshakeAccepted,
+    HandshakeRejected,
+    HandshakeRequest,
+    Ping,
+    Pong,
+    ProtocolViolation,
+    TextMessage,
+)
+from .extension import Extension  # noqa: E402
+
 __all__ = [
     "BACKEND",
     "HAS_C_EXTENSION",
@@ -58,4 +76,22 @@ __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "DEFAULT_MAX_FRAGMENTS",
+    "Connection",
+    "State",
+    "InvalidState",
+    "Extension",
+    "broadcast",
+    "broadcast_to",
+    "events",
+    "handshake",
+    "HandshakeRequest",
+    "HandshakeAccepted",
+    "HandshakeRejected",
+    "TextMessage",
+    "BinaryMessage",
+    "Ping",
+    "Pong",
+    "CloseReceived",
+    "ProtocolViolation",
+    "Closed",
 ]
