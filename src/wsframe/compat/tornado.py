@@ -1,0 +1,71 @@
+"""Drop-in for tornado's ``websocket_mask(mask, data)`` and a patch for tornado.
+
+Replaces ``from tornado.speedups import websocket_mask`` (and the pure
+``tornado.util._websocket_mask_python``).
+
+:func:`patch` swaps ``_websocket_mask`` where tornado looks it up:
+``tornado.websocket`` (masking of client frames and unmasking of received
+frames, RFC 6455 section 5.3), ``tornado.web`` (XSRF token masking) and
+``tornado.util`` (for later importers). UTF-8: tornado decodes whole text
+messages with ``bytes.decode``; behaviour is unchanged.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, List
+
+import wsframe
+
+from . import _patching
+
+__all__ = ["websocket_mask", "spec"]
+
+
+def _read_only_bytes(obj: Any, position: int) -> bytes:
+    # What the C extension's "s#" arguments take: str (as UTF-8) and bytes.
+    if isinstance(obj, bytes):
+        return obj
+    if isinstance(obj, str):
+        return obj.encode("utf-8")
+    try:
+        memoryview(obj)
+    except TypeError:
+        raise TypeError(f"a bytes-like object is required, not '{type(obj).__name__}'") from None
+    raise TypeError(f"argument {position} must be read-only bytes-like object, not {type(obj).__name__}")
+
+
+def websocket_mask(mask: bytes, data: bytes, /) -> bytes:
+    """Return ``data`` XORed with the 4-byte ``mask`` (RFC 6455 section 5.3).
+
+    Same contract as ``tornado.speedups.websocket_mask``: positional only;
+    each argument is ``bytes`` or ``str`` (encoded as UTF-8).
+
+    Raises:
+        TypeError: an argument is another type (bytearray and memoryview too).
+        ValueError: ``mask`` is not 4 bytes.
+    """
+    mask = _read_only_bytes(mask, 1)
+    data = _read_only_bytes(data, 2)
+    if len(mask) != 4:
+        raise ValueError("mask must be 4 bytes")
+    return wsframe.apply_mask(data, mask)
+
+
+def spec() -> _patching.PatchSpec:
+    """The patch of tornado."""
+
+    def swaps() -> List[_patching.Swap]:
+        return [
+            _patching.Swap(importlib.import_module(name), "_websocket_mask", websocket_mask)
+            for name in ("tornado.util", "tornado.web", "tornado.websocket")
+        ]
+
+    return _patching.PatchSpec(
+        name="tornado",
+        distribution="tornado",
+        minimum=(6, 6),
+        below=(6, 7),
+        swaps=swaps,
+        module="tornado",
+    )
