@@ -28,7 +28,7 @@ static const wsf_level levels[LVL_COUNT] = {
 #if WSF_X86_64
     {"sse2", wsf_mask_sse2, NULL, NULL},
     {"avx2", wsf_mask_avx2, wsf_utf8_check_avx2, wsf_unmask_utf8_check_avx2},
-    {"avx512", wsf_mask_avx512, NULL, NULL},
+    {"avx512", wsf_mask_avx512, wsf_utf8_check_avx512, wsf_unmask_utf8_check_avx512},
 #else
     {"sse2", NULL, NULL, NULL},
     {"avx2", NULL, NULL, NULL},

@@ -11,9 +11,8 @@
  * and at most 3 single bytes. Every step is a multiple of 4 bytes, so the
  * key phase only matters for the final bytes. */
 static inline void mask_short(uint8_t *dst, const uint8_t *src, size_t len,
-                              const uint8_t k8[8])
+                              uint64_t k)
 {
-    uint64_t k = wsf_load64(k8);
     size_t i = 0;
     if (len & 16) {
         __m128i kv = _mm_set1_epi64x((long long)k);
@@ -25,35 +24,33 @@ static inline void mask_short(uint8_t *dst, const uint8_t *src, size_t len,
         i += 8;
     }
     if (len & 4) {
-        uint32_t w, k4;
+        uint32_t w;
         memcpy(&w, src + i, 4);
-        memcpy(&k4, k8, 4);
-        w ^= k4;
+        w ^= (uint32_t)k;   /* both halves of k are the same 4 bytes */
         memcpy(dst + i, &w, 4);
         i += 4;
     }
     for (size_t j = 0; i < len; i++, j++)
-        dst[i] = (uint8_t)(src[i] ^ k8[j & 3]);
+        dst[i] = (uint8_t)(src[i] ^ wsf_key_byte(k, j));
 }
 
 void wsf_mask_avx2(uint8_t *dst, const uint8_t *src, size_t len,
                    const uint8_t key[4], size_t phase)
 {
-    uint8_t k8[8];
-    wsf_key8(k8, key, phase);
+    uint64_t kw = wsf_key64(key, phase);
     if (len < 32) {
-        mask_short(dst, src, len, k8);
+        mask_short(dst, src, len, kw);
         return;
     }
     size_t i = 0;
     if (len >= 256) {
         /* Head up to a 32-byte boundary of dst, then re-rotate the key. */
         size_t head = (size_t)(-(uintptr_t)dst) & 31;
-        mask_short(dst, src, head, k8);
+        mask_short(dst, src, head, kw);
         i = head;
-        wsf_key8(k8, key, phase + head);
+        kw = wsf_key64(key, phase + head);
     }
-    const __m256i k = _mm256_set1_epi64x((long long)wsf_load64(k8));
+    const __m256i k = _mm256_set1_epi64x((long long)kw);
     for (; i + 128 <= len; i += 128) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
         __m256i b = _mm256_loadu_si256((const __m256i *)(src + i + 32));
@@ -68,6 +65,6 @@ void wsf_mask_avx2(uint8_t *dst, const uint8_t *src, size_t len,
         __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
         _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
     }
-    mask_short(dst + i, src + i, len - i, k8);
+    mask_short(dst + i, src + i, len - i, kw);
 }
 #endif

@@ -25,9 +25,7 @@ static inline void mask_part(uint8_t *dst, const uint8_t *src, size_t n, __m512i
 void wsf_mask_avx512(uint8_t *dst, const uint8_t *src, size_t len,
                      const uint8_t key[4], size_t phase)
 {
-    uint8_t k8[8];
-    wsf_key8(k8, key, phase);
-    __m512i k = _mm512_set1_epi64((long long)wsf_load64(k8));
+    __m512i k = _mm512_set1_epi64((long long)wsf_key64(key, phase));
     if (len <= 64) {
         mask_part(dst, src, len, k);
         return;
@@ -39,8 +37,7 @@ void wsf_mask_avx512(uint8_t *dst, const uint8_t *src, size_t len,
         size_t head = (size_t)(-(uintptr_t)dst) & 63;
         mask_part(dst, src, head, k);
         i = head;
-        wsf_key8(k8, key, phase + head);
-        k = _mm512_set1_epi64((long long)wsf_load64(k8));
+        k = _mm512_set1_epi64((long long)wsf_key64(key, phase + head));
     }
     for (; i + 256 <= len; i += 256) {
         __m512i a = _mm512_loadu_si512((const void *)(src + i));

@@ -13,9 +13,7 @@ void wsf_mask_generic(uint8_t *dst, const uint8_t *src, size_t len,
      * masking-key-octet-j, j = i MOD 4. Rotate the key once so that word
      * lane 0 lines up with src[0]; a word is 8 bytes, a multiple of 4, so the
      * same 64-bit key serves every word. */
-    uint8_t k8[8];
-    wsf_key8(k8, key, phase);
-    const uint64_t k = wsf_load64(k8);
+    const uint64_t k = wsf_key64(key, phase);
     size_t i = 0;
 
     for (; i + 32 <= len; i += 32) {
@@ -34,5 +32,5 @@ void wsf_mask_generic(uint8_t *dst, const uint8_t *src, size_t len,
         wsf_store64(dst + i, wsf_load64(src + i) ^ k);
     /* Tail: i is a multiple of 8, so byte i has key phase `phase` again. */
     for (size_t j = 0; i < len; i++, j++)
-        dst[i] = (uint8_t)(src[i] ^ k8[j]);
+        dst[i] = (uint8_t)(src[i] ^ wsf_key_byte(k, j));
 }

@@ -21,9 +21,7 @@ void wsf_mask_sse2(uint8_t *dst, const uint8_t *src, size_t len,
     wsf_mask_generic(dst, src, head, key, phase);
 
     /* Rotate the key once for the phase at the first vector. */
-    uint8_t k8[8];
-    wsf_key8(k8, key, phase + head);
-    const __m128i k = _mm_set1_epi64x((long long)wsf_load64(k8));
+    const __m128i k = _mm_set1_epi64x((long long)wsf_key64(key, phase + head));
     size_t i = head;
 
     for (; i + 64 <= len; i += 64) {

@@ -122,9 +122,7 @@ int wsf_unmask_utf8_check_avx2(uint8_t *dst, const uint8_t *src, size_t len,
                                const uint8_t key[4], size_t phase, size_t *pos)
 {
     /* Each block is unmasked, stored and validated while in registers. */
-    uint8_t k8[8];
-    wsf_key8(k8, key, phase);
-    const __m256i k = _mm256_set1_epi64x((long long)wsf_load64(k8));
+    const __m256i k = _mm256_set1_epi64x((long long)wsf_key64(key, phase));
     v_state st;
     state_init(&st);
     size_t i = 0;

@@ -70,13 +70,40 @@ static inline void wsf_store64(uint8_t *p, uint64_t v)
     memcpy(p, &v, sizeof v);
 }
 
-/* The 4-byte key rotated by `phase` and repeated twice: the 8 bytes to XOR
- * at a position whose key phase is `phase` (RFC 6455 section 5.3:
- * j = i MOD 4). */
-static inline void wsf_key8(uint8_t out[8], const uint8_t key[4], size_t phase)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define WSF_BIG_ENDIAN 1
+#else
+#define WSF_BIG_ENDIAN 0
+#endif
+
+/* The 4-byte key rotated by `phase` and repeated twice, as the 64-bit word
+ * whose memory image is key[(phase + j) % 4] for j = 0..7: the value to XOR
+ * onto 8 bytes whose first has key phase `phase` (RFC 6455 section 5.3:
+ * j = i MOD 4). Computed in registers: building it bytewise in memory and
+ * reloading it costs a store-forwarding stall, a lot for a 10-byte frame. */
+static inline uint64_t wsf_key64(const uint8_t key[4], size_t phase)
 {
-    for (int i = 0; i < 8; i++)
-        out[i] = key[(phase + (size_t)i) & 3];
+    uint32_t k;
+    memcpy(&k, key, 4);
+    unsigned r = (unsigned)(phase & 3) * 8;
+    if (r) {
+#if WSF_BIG_ENDIAN
+        k = (k << r) | (k >> (32 - r));
+#else
+        k = (k >> r) | (k << (32 - r));
+#endif
+    }
+    return ((uint64_t)k << 32) | k;
+}
+
+/* Byte j (0..7) of the memory image of a key word from wsf_key64(). */
+static inline uint8_t wsf_key_byte(uint64_t k, size_t j)
+{
+#if WSF_BIG_ENDIAN
+    return (uint8_t)(k >> (56 - 8 * j));
+#else
+    return (uint8_t)(k >> (8 * j));
+#endif
 }
 
 /* Number of bytes in the sequence a lead byte starts: 1 for ASCII, 2-4 for
