@@ -25,7 +25,7 @@ from typing import List, Optional, Sequence, Union
 
 from . import _reasons
 from ._py_close import check_close_payload
-from ._py_frames import OPCODES, Frame, new_frame
+from ._py_frames import OPCODES, Frame, _FrameSlots, new_frame
 from ._py_mask import as_bytes_view, mask_bytes
 from ._py_utf8 import utf8_step
 from .enums import CloseCode
@@ -210,7 +210,8 @@ class FrameParser:
         from_bytes = int.from_bytes
         decode = utf_8_decode
         opcodes = OPCODES
-        make = new_frame
+        slots = _FrameSlots
+        frame_cls = Frame
 
         while True:
             avail = end - pos
@@ -304,7 +305,15 @@ class FrameParser:
                             raise InvalidUTF8(_reasons.INVALID_UTF8, exc.start) from None
                 elif op == 8:
                     check_close_payload(payload)
-                append(make(opcodes[op], payload, True, b0 & 0x40 != 0, b0 & 0x20 != 0, b0 & 0x10 != 0))
+                frame = slots()
+                frame.opcode = opcodes[op]
+                frame.payload = payload
+                frame.fin = True
+                frame.rsv1 = b0 & 0x40 != 0
+                frame.rsv2 = b0 & 0x20 != 0
+                frame.rsv3 = b0 & 0x10 != 0
+                frame.__class__ = frame_cls
+                append(frame)
                 pos = stop
                 continue
 
