@@ -120,11 +120,15 @@ def extensions():
     from setuptools import Extension
 
     kernel_sources = sorted(str(p) for p in KERNELS.glob("*.c") if not p.name.startswith("test_"))
+    # SIMD objects are linked as extra_objects, which setuptools does not
+    # track: list every kernel file so a changed kernel relinks the module.
+    kernel_depends = sorted(str(p) for p in KERNELS.glob("*.[ch]") if not p.name.startswith("test_"))
     link_args = ["-fsanitize=address,undefined"] if env_flag("WSFRAME_SANITIZE") and not IS_MSVC else []
     ext = Extension(
         "wsframe._codec_c",
         sources=[str(PKG / "_codec_c.pyx")] + kernel_sources,
         include_dirs=[str(KERNELS)],
+        depends=kernel_depends + [str(PKG / "_codec_c.pxd")],
         extra_compile_args=common_cflags(),
         extra_link_args=link_args,
         define_macros=[("CYTHON_USE_MODULE_STATE", "0")],
