@@ -179,15 +179,16 @@ def decode_frame_header(data: Buffer, offset: int = 0) -> Optional[FrameHeader]:
 
     Raises:
         ProtocolError: a 64-bit length with the most significant bit set (1002).
-        ValueError: ``offset`` is negative or past the end of ``data``.
-        TypeError: ``data`` is not a buffer.
+        ValueError: ``offset`` is negative (an offset at or past the end
+            means more bytes are needed: None).
+        TypeError: ``data`` is not a buffer or ``offset`` not an int.
     """
+    if not isinstance(offset, int):
+        raise TypeError(f"offset must be an int, not {type(offset).__name__}")
+    if offset < 0:
+        raise ValueError("offset must be >= 0")
     flat = as_bytes_view(data)
-    offset = index(offset)
-    n = len(flat)
-    if offset < 0 or offset > n:
-        raise ValueError(f"offset {offset} outside the buffer of {n} bytes")
-    avail = n - offset
+    avail = len(flat) - offset
     if avail < 2:
         return None
     b0 = flat[offset]

@@ -134,7 +134,7 @@ class FrameParser:
                 (EOF_IN_FRAME) or a fragmented message (EOF_IN_MESSAGE).
         """
         if self._error is not None:
-            raise self._error
+            raise self._error.with_traceback(None)
         if self._rest or self._in_frame:
             reason = _reasons.EOF_IN_FRAME
         elif self._m_op is not None:
@@ -159,7 +159,7 @@ class FrameParser:
             TypeError: ``data`` is not a buffer.
         """
         if self._error is not None:
-            raise self._error
+            raise self._error.with_traceback(None)
         if type(data) is not bytes:
             data = bytes(as_bytes_view(data))
         if self._rest:
