@@ -1,13 +1,17 @@
-"""``python -m wsframe``: placeholder until the CLI lands."""
+"""``python -m wsframe`` and the ``wsframe`` console script (see :mod:`wsframe.cli`)."""
 
-import json
+from __future__ import annotations
 
-import wsframe
+import sys
+from typing import Optional, Sequence
 
 
-def main() -> None:
-    print(json.dumps(wsframe.backend_info(), indent=2))
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit code."""
+    from .cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

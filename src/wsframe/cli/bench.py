@@ -1,0 +1,136 @@
+"""``python -m wsframe bench``: the full matrix, without pytest.
+
+Operation x size x content x implementation (wsframe C, wsframe Python, every
+installed peer, physical references), each answer checked once, then timed
+with auto-scaled repetitions, best of several rounds. Prints a table with
+ratios against a named reference from the same run; ``--json`` writes the
+numbers, ``--plot`` draws them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from typing import List, Optional
+
+from . import info
+from .peers import Adapter, adapters
+from .runner import Cell, Result, full_matrix, quick_matrix, run_cells
+from .table import render_missing, render_results
+from .timing import Budget
+
+__all__ = ["add_arguments", "run"]
+
+SIMD_LEVELS = ("generic", "sse2", "avx2", "avx512")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``bench``."""
+    parser.add_argument("--quick", action="store_true", help="fewer sizes and shorter rounds (about 20 s)")
+    parser.add_argument("--json", metavar="FILE", help="write every number (and the environment) as JSON")
+    parser.add_argument("--plot", metavar="FILE.png", help="draw the results (needs matplotlib: pip install 'wsframe[plot]')")
+    parser.add_argument("--filter", metavar="SUBSTR", action="append", default=[], help="only rows whose 'operation size content implementation' contains SUBSTR (repeatable, all must match; case-insensitive)")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
+    parser.add_argument("--no-peers", action="store_true", help="wsframe and the physical references only")
+    parser.add_argument("--simd", choices=SIMD_LEVELS, help="force a kernel level: re-runs with WSFRAME_FORCE_SIMD set")
+    parser.add_argument("--budget-ms", type=float, default=None, help=argparse.SUPPRESS)
+
+
+def _rerun_with_simd(level: str) -> int:
+    """Run this command again in a child with WSFRAME_FORCE_SIMD=level.
+
+    The extension reads the variable at import and it is already imported
+    here, so a fresh interpreter is the only honest way to switch kernels.
+    """
+    argv: List[str] = []
+    skip = False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+            continue
+        if arg == "--simd":
+            skip = True
+            continue
+        if arg.startswith("--simd="):
+            continue
+        argv.append(arg)
+    env = dict(os.environ, WSFRAME_FORCE_SIMD=level)
+    return subprocess.call([sys.executable, "-m", "wsframe", *argv], env=env)
+
+
+def _matches(filters: List[str]):  # type: ignore[no-untyped-def]
+    needles = [f.lower() for f in filters]
+
+    def select(cell: Cell, adapter: Adapter) -> bool:
+        text = f"{cell.op} {cell.label} {adapter.impl}".lower()
+        return all(n in text for n in needles)
+
+    return select
+
+
+def _progress(result: Result) -> None:
+    status = result.error or f"{result.ns_per_unit:,.1f} ns/{result.unit}"
+    print(f"  {result.cell.label:<36} {result.impl:<24} {status}", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the matrix; print, and write JSON / plot when asked. Returns an exit code."""
+    if args.simd and os.environ.get("WSFRAME_FORCE_SIMD") != args.simd:
+        return _rerun_with_simd(args.simd)
+    env = info.environment()
+    print(info.describe(env), flush=True)
+
+    if args.budget_ms is not None:
+        budget = Budget.from_ms(args.budget_ms, rounds=3)
+    elif args.quick:
+        budget = Budget(round_ns=5_000_000, rounds=3)
+    else:
+        budget = Budget(round_ns=20_000_000, rounds=5)
+    cells = quick_matrix() if args.quick else full_matrix()
+    adapter_list, missing = adapters(peers=not args.no_peers)
+    select = _matches(args.filter) if args.filter else None
+    print(f"\nrunning {len(cells)} cells, best of {budget.rounds} rounds of ~{budget.round_ns / 1e6:.0f} ms each (progress on stderr) ...\n", flush=True)
+    results = run_cells(cells, adapter_list, budget, select=select, progress=_progress)
+    if not results:
+        print("nothing matched --filter " + " ".join(repr(f) for f in args.filter))
+        return 1
+
+    print(render_results(results, markdown=args.markdown))
+    missing_text = render_missing(missing)
+    if missing_text:
+        print("\n" + missing_text)
+    status = 0
+    if args.json:
+        payload = {"environment": env, "budget": {"round_ns": budget.round_ns, "rounds": budget.rounds}, "missing": missing, "results": [r.as_dict() for r in results]}
+        with open(args.json, "w", encoding="utf-8") as f:
+            json.dump(payload, f, indent=1)
+        print(f"\nwrote {args.json}")
+    if args.plot:
+        from .plot import PlotUnavailable, plot_results
+
+        try:
+            plot_results(results, args.plot, title=_plot_title(env), notes=_plot_notes(env))
+            print(f"wrote {args.plot}")
+        except PlotUnavailable as exc:
+            print(f"--plot: {exc}", file=sys.stderr)
+            status = 2
+    return status
+
+
+def _plot_title(env: dict) -> str:
+    kernels: Optional[dict] = env.get("c_kernels")
+    kernel = f"C kernels {kernels.get('mask')}/{kernels.get('utf8')}" if kernels else "no C backend"
+    return f"wsframe {env['wsframe']} ({kernel}) - {env['cpu']} - {env['python']} - {env['date_utc']}"
+
+
+def _plot_notes(env: dict) -> str:
+    """The environment, wrapped to fit the plot's text panel."""
+    import textwrap
+
+    lines = []
+    for line in info.describe(env).splitlines():
+        lines += textwrap.wrap(line, 60, subsequent_indent="  ")
+    return "\n".join(lines + ["", "ratios in the table: reference time / time", "python -m wsframe bench --plot FILE.png"])
