@@ -36,7 +36,7 @@ SUMMARY_REFERENCES: Dict[str, str] = {
 SUMMARY_PEERS = ("websockets", "aiohttp", "picows")
 
 #: Default time per measurement (rounds x round length), in milliseconds.
-DEFAULT_BUDGET_MS = 30.0
+DEFAULT_BUDGET_MS = 60.0
 
 
 def summary_cells(frames: int = PARSE_FRAMES) -> List[Cell]:
