@@ -215,3 +215,80 @@ def split_http(response: bytes) -> Tuple[bytes, bytes]:
     head, sep, rest = response.partition(b"\r\n\r\n")
     assert sep, f"no complete HTTP head in {response[:200]!r}"
     return head + sep, rest
+
+
+class WsprotoPeer:
+    """Drive a wsproto WSConnection over a blocking socket (the other side's library).
+
+    :meth:`next` returns whole happenings as tuples: ``("request", event)``,
+    ``("accept", subprotocol)``, ``("reject", status)``, ``("text", str)``,
+    ``("bytes", bytes)``, ``("ping", payload)`` (the pong is sent),
+    ``("pong", payload)``, ``("close", code, reason)`` (the reply is sent when
+    wsproto needs one) and ``("eof",)``.
+    """
+
+    def __init__(self, sock: socket.socket, client: bool, timeout: float = TIMEOUT) -> None:
+        from wsproto import ConnectionType, WSConnection
+
+        self.sock = sock
+        self.ws = WSConnection(ConnectionType.CLIENT if client else ConnectionType.SERVER)
+        self.deadline = time.monotonic() + timeout
+        self.pending: List[tuple] = []
+        self._parts: List[object] = []
+        self.eof = False
+        sock.settimeout(timeout)
+
+    def send(self, event: object) -> None:
+        self.sock.sendall(self.ws.send(event))
+
+    def _read(self) -> None:
+        from wsproto import events as wev
+
+        if time.monotonic() > self.deadline:
+            raise TimeoutError("WsprotoPeer deadline passed")
+        if self.eof:
+            self.pending.append(("eof",))
+            return
+        try:
+            data = self.sock.recv(65536)
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            self.eof = True
+        self.ws.receive_data(data or None)
+        for event in self.ws.events():
+            if isinstance(event, wev.Request):
+                self.pending.append(("request", event))
+            elif isinstance(event, wev.AcceptConnection):
+                self.pending.append(("accept", event.subprotocol))
+            elif isinstance(event, wev.RejectConnection):
+                self.pending.append(("reject", event.status_code))
+            elif isinstance(event, wev.RejectData):
+                pass
+            elif isinstance(event, (wev.TextMessage, wev.BytesMessage)):
+                self._parts.append(event.data)
+                if event.message_finished:
+                    kind = "text" if isinstance(event, wev.TextMessage) else "bytes"
+                    joined = ("" if kind == "text" else b"").join(self._parts)  # type: ignore[attr-defined]
+                    self._parts = []
+                    self.pending.append((kind, joined))
+            elif isinstance(event, wev.Ping):
+                self.send(event.response())
+                self.pending.append(("ping", bytes(event.payload)))
+            elif isinstance(event, wev.Pong):
+                self.pending.append(("pong", bytes(event.payload)))
+            elif isinstance(event, wev.CloseConnection):
+                from wsproto.connection import ConnectionState
+
+                if self.eof and event.code == 1006:
+                    continue  # wsproto's way to report EOF; we say ("eof",)
+                if self.ws.state is ConnectionState.REMOTE_CLOSING:
+                    self.send(event.response())
+                self.pending.append(("close", event.code, event.reason))
+        if self.eof:
+            self.pending.append(("eof",))
+
+    def next(self) -> tuple:
+        while not self.pending:
+            self._read()
+        return self.pending.pop(0)
