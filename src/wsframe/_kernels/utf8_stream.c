@@ -35,7 +35,8 @@ static size_t complete_carry(wsf_utf8_stream *st, const uint8_t *s, size_t len,
     size_t p = 0;
 
     memcpy(tmp, st->carry, have);
-    memcpy(tmp + have, s, take);
+    if (take)   /* s may be NULL when len == 0 */
+        memcpy(tmp + have, s, take);
     int r = wsf_utf8_scalar_from(tmp, have + take, 0, &p);
     if (r == WSF_UTF8_INVALID) {
         stream_fail(st, start + p, pos);
