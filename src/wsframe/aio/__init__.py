@@ -1,0 +1,42 @@
+"""asyncio WebSocket server and client on the sans-I/O :class:`wsframe.Connection`.
+
+::
+
+    from wsframe.aio import serve, connect
+
+    async def echo(ws):
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(echo, "127.0.0.1", 8765) as server:
+        async with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+            await ws.send("hello")
+            assert await ws.recv() == "hello"
+
+Built on ``asyncio.BufferedProtocol`` (asyncio reads into a buffer the frame
+parser consumes), with flow control both ways, keepalive pings, open and
+close timeouts and TLS. Works on uvloop's loop too.
+"""
+
+from __future__ import annotations
+
+from .client import ClientConnection, Connect, connect, parse_uri
+from .connection import WebSocket
+from .exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK, InvalidURI
+from .server import HTTPResponse, Server, ServerConnection, serve
+
+__all__ = [
+    "serve",
+    "connect",
+    "Server",
+    "Connect",
+    "WebSocket",
+    "ServerConnection",
+    "ClientConnection",
+    "HTTPResponse",
+    "ConnectionClosed",
+    "ConnectionClosedOK",
+    "ConnectionClosedError",
+    "InvalidURI",
+    "parse_uri",
+]

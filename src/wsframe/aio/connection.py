@@ -1,0 +1,210 @@
+"""The user-facing WebSocket connection of :mod:`wsframe.aio`.
+
+One object per connection, on both sides: ``await ws.recv()``,
+``async for message in ws``, ``await ws.send(text_or_bytes)``,
+``await ws.ping()`` (resolves on the pong), ``await ws.close(code, reason)``,
+and what the handshake said (``path``, ``request_headers``, ``subprotocol``).
+Text messages arrive as ``str``, binary ones as ``bytes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, AsyncIterator, List, Optional, Tuple, Union
+
+from ..connection import InvalidState, State
+from ..handshake.http11 import Headers, Request
+from .exceptions import ConnectionClosedOK
+from .protocol import WebSocketProtocol
+
+__all__ = ["WebSocket"]
+
+Data = Union[str, bytes]
+
+
+class WebSocket(WebSocketProtocol):
+    """An open WebSocket connection (the server hands one to its handler,
+    :func:`wsframe.aio.connect` returns one)."""
+
+    # Set by the server side, which runs the handshake itself.
+    _handshake_request: Optional[Request] = None
+    _response_headers: Optional[List[Tuple[str, str]]] = None
+
+    # ---- receiving -------------------------------------------------------------
+
+    async def recv(self) -> Data:
+        """The next message: ``str`` for text, ``bytes`` for binary.
+
+        Raises:
+            ConnectionClosed: the connection is closed and every message
+                received before the close has been returned.
+            RuntimeError: another coroutine is already waiting in ``recv``.
+        """
+        messages = self._messages
+        while True:
+            if messages:
+                message = messages.popleft()
+                if self._reading_paused and len(messages) <= self._low_water:
+                    self._resume_reading()
+                return message
+            if self._closed_event is not None or self._lost:
+                raise self._closed_exception()
+            if self._recv_waiter is not None:
+                raise RuntimeError("another coroutine is already waiting for the next message")
+            waiter = self._loop.create_future()
+            self._recv_waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._recv_waiter = None
+
+    def __aiter__(self) -> AsyncIterator[Data]:
+        return self
+
+    async def __anext__(self) -> Data:
+        """Messages until a normal close (1000/1001); other closes raise."""
+        try:
+            return await self.recv()
+        except ConnectionClosedOK:
+            raise StopAsyncIteration from None
+
+    # ---- sending ---------------------------------------------------------------
+
+    async def send(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
+        """Send one message: text for ``str``, binary for bytes-like objects.
+
+        Waits while the transport's write buffer is over ``write_limit``.
+
+        Raises:
+            ConnectionClosed: the connection is closing or closed.
+            TypeError: ``message`` is neither str nor bytes-like.
+        """
+        conn = self._conn
+        if conn is None or conn.state is not State.OPEN:
+            raise self._closed_exception()
+        try:
+            if type(message) is str:
+                conn.send_text(message)
+            elif isinstance(message, (bytes, bytearray, memoryview)):
+                conn.send_binary(message)
+            else:
+                raise TypeError(f"send() takes str or a bytes-like object, not {type(message).__name__}")
+        except InvalidState:
+            raise self._closed_exception() from None
+        self._queued(len(message))
+        if self._write_paused:
+            await self._drain()
+
+    async def ping(self, data: Optional[bytes] = None) -> float:
+        """Send a ping and wait for its pong; return the round trip in seconds.
+
+        Args:
+            data: the payload (at most 125 bytes); 4 random bytes by default.
+
+        Raises:
+            ConnectionClosed: the connection closed before the pong came.
+        """
+        waiter = self._send_ping(None if data is None else bytes(data))
+        return await waiter
+
+    async def pong(self, data: bytes = b"") -> None:
+        """Send an unsolicited pong (RFC 6455 section 5.5.3), e.g. as a heartbeat."""
+        conn = self._conn
+        if conn is None or conn.state is not State.OPEN:
+            raise self._closed_exception()
+        conn.send_pong(data)
+        self._flush()
+
+    # ---- closing ---------------------------------------------------------------
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Run the closing handshake (RFC 6455 section 7) and wait for the TCP close.
+
+        Returns after at most about twice ``close_timeout``: the transport is
+        aborted if the peer does not answer. Closing twice is harmless.
+
+        Raises:
+            ValueError: a code that may not be sent (1005, 1006, 1015, ...).
+        """
+        self._start_closing(code, reason)
+        await self.wait_closed()
+
+    async def wait_closed(self) -> None:
+        """Wait until the TCP connection is closed."""
+        await asyncio.shield(self._connection_lost_waiter)
+
+    # ---- what the handshake said -------------------------------------------------
+
+    @property
+    def state(self) -> State:
+        """The :class:`wsframe.State` of the connection."""
+        return State.CONNECTING if self._conn is None else self._conn.state
+
+    @property
+    def open(self) -> bool:
+        """True while messages can be sent."""
+        return self._conn is not None and self._conn.state is State.OPEN
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection is closed (close code known)."""
+        return self._closed_event is not None
+
+    @property
+    def close_code(self) -> Optional[int]:
+        """The close code once closed (1006 for a dropped connection), else None."""
+        event = self._closed_event
+        return None if event is None else int(event.code)
+
+    @property
+    def close_reason(self) -> Optional[str]:
+        """The close reason once closed, else None."""
+        event = self._closed_event
+        return None if event is None else event.reason
+
+    @property
+    def subprotocol(self) -> Optional[str]:
+        """The negotiated subprotocol, or None."""
+        return None if self._conn is None else self._conn.subprotocol
+
+    @property
+    def request(self) -> Optional[Request]:
+        """The handshake request (the client's, on both sides)."""
+        if self._handshake_request is not None:
+            return self._handshake_request
+        return None if self._conn is None else self._conn.request
+
+    @property
+    def path(self) -> str:
+        """The request target, e.g. ``"/chat?room=lobby"``."""
+        request = self.request
+        return "/" if request is None else request.target
+
+    @property
+    def request_headers(self) -> Headers:
+        """The handshake request's header fields."""
+        request = self.request
+        return Headers() if request is None else request.headers
+
+    @property
+    def response_headers(self) -> Headers:
+        """The handshake response's header fields (the 101)."""
+        if self._response_headers is not None:
+            return Headers(self._response_headers)
+        response = None if self._conn is None else self._conn.response
+        return Headers() if response is None else response.headers
+
+    @property
+    def remote_address(self) -> Any:
+        """The peer's address as the socket reports it, or None."""
+        transport = self._transport
+        return None if transport is None else transport.get_extra_info("peername")
+
+    @property
+    def local_address(self) -> Any:
+        """Our end's address, or None."""
+        transport = self._transport
+        return None if transport is None else transport.get_extra_info("sockname")
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.state.name} {self.path!r} peer={self.remote_address!r}>"

@@ -1,0 +1,391 @@
+"""The ``asyncio.BufferedProtocol`` that drives a sans-I/O :class:`wsframe.Connection`.
+
+asyncio reads straight into one preallocated buffer (``get_buffer``), the
+connection's frame parser consumes a view of it (``buffer_updated``), and
+the events become queued messages, resolved pings and close bookkeeping.
+Everything the connection queues for the peer goes out in one
+``transport.write`` per batch. Flow control runs both ways: a bounded
+message queue pauses and resumes reading, and the transport's write-buffer
+high-water mark makes senders wait (see :meth:`WebSocketProtocol._drain`).
+
+This module holds the I/O machinery only; the user-facing methods (``recv``,
+``send``, ``ping``, ``close``) are in :mod:`wsframe.aio.connection`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import os
+import time
+from typing import Any, Deque, Dict, List, Optional, Union
+
+from .. import events as ev
+from ..connection import Connection, State
+from .exceptions import ConnectionClosed
+
+__all__ = ["WebSocketProtocol", "logger"]
+
+logger = logging.getLogger("wsframe.aio")
+
+_TextMessage = ev.TextMessage
+_BinaryMessage = ev.BinaryMessage
+
+#: Defaults shared by serve() and connect().
+DEFAULT_READ_BUFFER_SIZE = 64 * 1024
+DEFAULT_WRITE_LIMIT = 64 * 1024
+DEFAULT_MAX_QUEUE = 16
+
+
+class WebSocketProtocol(asyncio.BufferedProtocol):
+    """I/O half of a WebSocket connection (one per TCP connection).
+
+    Args:
+        max_queue: high-water mark of the incoming message queue; reading
+            pauses at this many unread messages and resumes at a quarter.
+        read_buffer_size: size of the buffer asyncio reads into.
+        write_limit: high-water mark of the transport's write buffer; above
+            it ``send`` waits until the peer has read enough.
+        ping_interval: seconds between keepalive pings, None for none.
+        ping_timeout: seconds to wait for a keepalive pong before failing
+            the connection with 1011, None to wait forever.
+        close_timeout: seconds to wait for the closing handshake and for the
+            TCP close before aborting the transport.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_queue: int = DEFAULT_MAX_QUEUE,
+        read_buffer_size: int = DEFAULT_READ_BUFFER_SIZE,
+        write_limit: int = DEFAULT_WRITE_LIMIT,
+        ping_interval: Optional[float] = 20.0,
+        ping_timeout: Optional[float] = 20.0,
+        close_timeout: Optional[float] = 10.0,
+    ) -> None:
+        if max_queue < 1:
+            raise ValueError("max_queue must be at least 1")
+        if read_buffer_size < 256:
+            raise ValueError("read_buffer_size must be at least 256")
+        self._loop = asyncio.get_running_loop()
+        self._conn: Optional[Connection] = None  # set once the handshake starts (client) or ends (server)
+        self._transport: Optional[asyncio.Transport] = None
+        self._buffer = bytearray(read_buffer_size)
+        self._view = memoryview(self._buffer)
+
+        # Incoming messages and the one coroutine waiting for them.
+        self._messages: Deque[Union[str, bytes]] = collections.deque()
+        self._recv_waiter: Optional[asyncio.Future] = None
+        self._max_queue = max_queue
+        self._low_water = max_queue // 4
+        self._reading_paused = False
+
+        # Outgoing: a deferred flush coalesces the sends of one loop turn.
+        self._write_limit = write_limit
+        self._pending_out = 0
+        self._flush_scheduled = False
+        self._write_paused = False
+        self._drain_waiters: List[asyncio.Future] = []
+
+        # Keepalive and closing.
+        self._ping_interval = ping_interval
+        self._ping_timeout = ping_timeout
+        self._close_timeout = close_timeout
+        self._pings: Dict[bytes, "tuple[asyncio.Future, float]"] = {}
+        self._keepalive_task: Optional[asyncio.Task] = None
+        self._close_timer: Optional[asyncio.TimerHandle] = None
+        self._closed_event: Optional[ev.Closed] = None
+        self._lost = False
+        self._opened: asyncio.Future = self._loop.create_future()
+        self._connection_lost_waiter: asyncio.Future = self._loop.create_future()
+        self.latency: float = 0.0  # seconds, measured by the last ping answered
+
+    # ---- asyncio.BufferedProtocol ------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+        transport.set_write_buffer_limits(high=self._write_limit)  # type: ignore[attr-defined]
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        # The same buffer every time: the parser copies what it must keep.
+        return self._view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        conn = self._conn
+        if conn is None:
+            self._receive_head(self._view[:nbytes])
+            return
+        conn.receive_data(self._view[:nbytes])
+        self._dispatch()
+        self._flush()
+
+    def eof_received(self) -> Optional[bool]:
+        conn = self._conn
+        if conn is not None:
+            conn.receive_eof()
+            self._dispatch()
+            self._flush()
+        return None  # let asyncio close the transport
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        self._lost = True
+        conn = self._conn
+        if conn is not None:
+            conn.receive_eof()  # a no-op after a finished closing handshake
+            self._dispatch()
+        if self._closed_event is None:
+            self._closed_event = ev.Closed(1006, "", False, exc)
+        self._cancel_timers()
+        self._fail_pings()
+        self._wake_receiver()
+        for waiter in self._drain_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._drain_waiters = []
+        if not self._opened.done():
+            self._opened.set_exception(self._closed_exception(exc))
+            self._opened.exception()  # retrieved: the opener may be gone already
+        if not self._connection_lost_waiter.done():
+            self._connection_lost_waiter.set_result(None)
+        self._transport = None
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # ---- hooks for the server and client sides -----------------------------------
+
+    def _receive_head(self, data: memoryview) -> None:
+        """Bytes before the connection exists (the server reads the request head)."""
+        raise NotImplementedError
+
+    def _on_open(self) -> None:
+        """The handshake is done: start the keepalive and release the opener."""
+        if self._ping_interval is not None and self._ping_interval > 0:
+            self._keepalive_task = self._loop.create_task(self._keepalive())
+        if not self._opened.done():
+            self._opened.set_result(None)
+
+    def _on_rejected(self, event: ev.HandshakeRejected) -> None:
+        """(client) The server refused the handshake: fail the opener."""
+        if not self._opened.done():
+            self._opened.set_exception(event.error)
+
+    # ---- events --------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Act on the connection's events: queue messages, settle pings, note the close."""
+        for event in self._conn.events():  # type: ignore[union-attr]
+            cls = type(event)
+            if cls is _TextMessage or cls is _BinaryMessage:
+                messages = self._messages
+                messages.append(event.data)  # type: ignore[attr-defined]
+                waiter = self._recv_waiter
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(None)
+                if (
+                    len(messages) >= self._max_queue
+                    and not self._reading_paused
+                    and self._conn.state is State.OPEN  # type: ignore[union-attr]
+                ):
+                    # Back-pressure on the peer: stop reading until recv() catches up.
+                    self._reading_paused = True
+                    self._transport.pause_reading()  # type: ignore[union-attr]
+            elif cls is ev.Pong:
+                self._on_pong(event.data)  # type: ignore[attr-defined]
+            elif cls is ev.Closed:
+                self._on_closed(event)  # type: ignore[arg-type]
+            elif cls is ev.HandshakeAccepted:
+                self._on_open()
+            elif cls is ev.HandshakeRejected:
+                self._on_rejected(event)  # type: ignore[arg-type]
+            # Ping (the pong is queued already), CloseReceived and
+            # ProtocolViolation need nothing more: Closed follows them.
+
+    def _on_closed(self, event: ev.Closed) -> None:
+        """The closing handshake finished or the connection failed."""
+        self._closed_event = event
+        self._fail_pings()
+        self._wake_receiver()
+        if self._reading_paused:
+            self._resume_reading()
+        conn = self._conn
+        if conn is not None and not conn.should_close_transport:
+            # A client waits for the server to close TCP (RFC 6455 section
+            # 7.1.1), but not forever.
+            self._start_close_timer()
+
+    def _on_pong(self, data: bytes) -> None:
+        """A pong answers the ping with its payload and every ping sent before it."""
+        if data not in self._pings:
+            return  # unsolicited pong (RFC 6455 section 5.5.3): ignore
+        now = time.monotonic()
+        for key in list(self._pings):
+            waiter, sent = self._pings.pop(key)
+            if not waiter.done():
+                waiter.set_result(now - sent)
+            if key == data:
+                self.latency = now - sent
+                break
+
+    # ---- output --------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Write everything queued in one call; close TCP when the connection says so."""
+        self._flush_scheduled = False
+        self._pending_out = 0
+        conn = self._conn
+        transport = self._transport
+        if conn is None or transport is None:
+            return
+        data = conn.data_to_send()
+        if data and not transport.is_closing():
+            transport.write(data)
+        if conn.should_close_transport and not transport.is_closing():
+            transport.close()
+
+    def _queued(self, size: int) -> None:
+        """A message of ``size`` bytes was queued: flush at the end of this loop
+        turn (so sends in a row share one write), or now when a lot is queued."""
+        self._pending_out += size
+        if self._pending_out >= self._write_limit:
+            self._flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    async def _drain(self) -> None:
+        """Wait while the transport's write buffer is above its high-water mark."""
+        if not self._write_paused or self._lost:
+            return
+        waiter = self._loop.create_future()
+        self._drain_waiters.append(waiter)
+        await waiter
+
+    # ---- flow control of reading -------------------------------------------------
+
+    def _resume_reading(self) -> None:
+        self._reading_paused = False
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            transport.resume_reading()
+
+    def _wake_receiver(self) -> None:
+        waiter = self._recv_waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    # ---- pings and keepalive -------------------------------------------------------
+
+    def _send_ping(self, data: Optional[bytes] = None) -> asyncio.Future:
+        """Send a ping; return a future resolved with the round-trip time on its pong."""
+        conn = self._conn
+        if conn is None or conn.state is not State.OPEN:
+            raise self._closed_exception()
+        if data is None:
+            data = os.urandom(4)
+            while data in self._pings:
+                data = os.urandom(4)
+        elif data in self._pings:
+            raise ValueError("a ping with this payload is already waiting for its pong")
+        conn.send_ping(data)
+        waiter = self._loop.create_future()
+        self._pings[bytes(data)] = (waiter, time.monotonic())
+        self._flush()
+        return waiter
+
+    async def _keepalive(self) -> None:
+        """Ping every ``ping_interval`` seconds; fail with 1011 when a pong is late."""
+        assert self._ping_interval is not None
+        try:
+            while True:
+                await asyncio.sleep(self._ping_interval)
+                conn = self._conn
+                if conn is None or conn.state is not State.OPEN:
+                    return
+                waiter = self._send_ping()
+                if self._ping_timeout is None:
+                    await waiter
+                    continue
+                done, _ = await asyncio.wait({waiter}, timeout=self._ping_timeout)
+                if not done:
+                    logger.info("keepalive pong not received in %ss: closing", self._ping_timeout)
+                    self._start_closing(1011, "keepalive ping timeout")
+                    return
+        except ConnectionClosed:
+            return
+
+    def _fail_pings(self) -> None:
+        if not self._pings:
+            return
+        exc = self._closed_exception()
+        for waiter, _ in self._pings.values():
+            if not waiter.done():
+                waiter.set_exception(exc)
+                waiter.exception()  # mark retrieved: keepalive pings have no awaiter
+        self._pings.clear()
+
+    # ---- closing -------------------------------------------------------------------
+
+    def _start_closing(self, code: Optional[int], reason: str) -> None:
+        """Send a close frame (if not sent yet) and bound the wait for the answer."""
+        conn = self._conn
+        if conn is None:
+            if self._transport is not None:
+                self._transport.close()
+            return
+        if conn.state is State.OPEN:
+            conn.close(code, reason)
+            if self._reading_paused:
+                self._resume_reading()  # the peer's close frame must get through
+            self._flush()
+            if not self._lost:
+                self._start_close_timer()
+        elif conn.state is State.CONNECTING:
+            conn.close(code, reason)
+            self._flush()
+            if self._transport is not None:
+                self._transport.close()
+
+    def _start_close_timer(self) -> None:
+        if self._close_timer is None and self._close_timeout is not None and not self._lost:
+            self._close_timer = self._loop.call_later(self._close_timeout, self._abort)
+
+    def _abort(self) -> None:
+        """The peer did not finish closing in time: drop the TCP connection."""
+        self._close_timer = None
+        if self._transport is not None:
+            self._transport.abort()
+
+    def _cancel_timers(self) -> None:
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        task = self._keepalive_task
+        if task is not None and not task.done() and task is not _current_task():
+            task.cancel()
+
+    def _closed_exception(self, exc: Optional[BaseException] = None) -> ConnectionClosed:
+        """The ConnectionClosed to raise now (1006 when nothing better is known)."""
+        event = self._closed_event
+        if event is None:
+            error = ConnectionClosed.for_close(1006, "", False)
+        else:
+            error = ConnectionClosed.for_close(event.code, event.reason, event.clean)
+        if exc is not None:
+            error.__cause__ = exc
+        return error
+
+
+def _current_task() -> Any:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
