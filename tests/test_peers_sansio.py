@@ -484,3 +484,33 @@ def test_client_against_wsproto_server_that_closes() -> None:
             ws.close_socket()
         server.join_handlers()
         assert not server.errors, server.errors
+
+
+# ---- the README example --------------------------------------------------------------
+
+
+def readme_example() -> Callable[[socket.socket], None]:
+    """The serve_one() of README.md's "Use wsframe from your own server", run as is."""
+    import pathlib
+    import re
+
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    section = readme.split("## Use wsframe from your own server", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    return namespace["serve_one"]
+
+
+def test_readme_example_serves_websockets_client() -> None:
+    from websockets.sync.client import connect as ws_connect
+
+    with ThreadedServer(readme_example()) as server:
+        uri = f"ws://127.0.0.1:{server.port}/"
+        with ws_connect(uri, subprotocols=["chat"], open_timeout=TIMEOUT, close_timeout=TIMEOUT) as ws:
+            assert ws.subprotocol == "chat"
+            ws.send("echo me")
+            assert ws.recv(timeout=TIMEOUT) == "echo me"
+            assert ws.ping(b"p").wait(TIMEOUT)
+        server.join_handlers()
+        assert not server.errors, server.errors
