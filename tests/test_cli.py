@@ -81,6 +81,9 @@ def test_bench_quick_filter_json(env: Dict[str, str], tmp_path: Path) -> None:
     assert impls["wsframe py"]["ns_per_call"] > 0
     assert impls["memcpy"]["ratio"] == pytest.approx(1.0)
     assert not [r for r in results if r["error"] and r["error"].startswith("wrong answer")]
+    again = _run(["bench", "--from-json", str(out_file)], **env)  # re-render without measuring
+    assert again.returncode == 0, again.stderr
+    assert "mask copy-out 125 B" in again.stdout
 
 
 def test_bench_plot(tmp_path: Path) -> None:

@@ -14,12 +14,13 @@ import json
 import os
 import subprocess
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from . import info
 from .peers import Adapter, adapters
 from .runner import Cell, Result, full_matrix, quick_matrix, run_cells
 from .table import render_missing, render_results
+from .targets import check_targets, render_targets
 from .timing import Budget
 
 __all__ = ["add_arguments", "run"]
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
     parser.add_argument("--no-peers", action="store_true", help="wsframe and the physical references only")
     parser.add_argument("--simd", choices=SIMD_LEVELS, help="force a kernel level: re-runs with WSFRAME_FORCE_SIMD set")
+    parser.add_argument("--from-json", metavar="FILE", help="do not measure: print (and --plot) a run saved with --json")
     parser.add_argument("--budget-ms", type=float, default=None, help=argparse.SUPPRESS)
 
 
@@ -76,13 +78,7 @@ def _progress(result: Result) -> None:
     print(f"  {result.cell.label:<36} {result.impl:<24} {status}", file=sys.stderr, flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the matrix; print, and write JSON / plot when asked. Returns an exit code."""
-    if args.simd and os.environ.get("WSFRAME_FORCE_SIMD") != args.simd:
-        return _rerun_with_simd(args.simd)
-    env = info.environment()
-    print(info.describe(env), flush=True)
-
+def _measure(args: argparse.Namespace, env: dict) -> Tuple[List[Result], Dict[str, str], Budget]:
     if args.budget_ms is not None:
         budget = Budget.from_ms(args.budget_ms, rounds=3)
     elif args.quick:
@@ -93,7 +89,29 @@ def run(args: argparse.Namespace) -> int:
     adapter_list, missing = adapters(peers=not args.no_peers)
     select = _matches(args.filter) if args.filter else None
     print(f"\nrunning {len(cells)} cells, best of {budget.rounds} rounds of ~{budget.round_ns / 1e6:.0f} ms each (progress on stderr) ...\n", flush=True)
-    results = run_cells(cells, adapter_list, budget, select=select, progress=_progress)
+    return run_cells(cells, adapter_list, budget, select=select, progress=_progress), missing, budget
+
+
+def _load(path: str) -> Tuple[dict, List[Result], Dict[str, str], Budget]:
+    with open(path, encoding="utf-8") as f:
+        saved = json.load(f)
+    results = [Result(**r) for r in saved["results"]]
+    budget = Budget(round_ns=saved["budget"]["round_ns"], rounds=saved["budget"]["rounds"])
+    return saved["environment"], results, saved.get("missing", {}), budget
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the matrix; print, and write JSON / plot when asked. Returns an exit code."""
+    if args.simd and os.environ.get("WSFRAME_FORCE_SIMD") != args.simd:
+        return _rerun_with_simd(args.simd)
+    if args.from_json:
+        env, results, missing, budget = _load(args.from_json)
+        print(info.describe(env))
+        print(f"(saved run {args.from_json}: best of {budget.rounds} rounds of ~{budget.round_ns / 1e6:.0f} ms each)\n")
+    else:
+        env = info.environment()
+        print(info.describe(env), flush=True)
+        results, missing, budget = _measure(args, env)
     if not results:
         print("nothing matched --filter " + " ".join(repr(f) for f in args.filter))
         return 1
@@ -102,9 +120,19 @@ def run(args: argparse.Namespace) -> int:
     missing_text = render_missing(missing)
     if missing_text:
         print("\n" + missing_text)
+    verdicts = check_targets(results)
+    if any(v.worst is not None for v in verdicts):
+        print("\nTargets of the SIMD issue (worst case over the sizes measured):\n")
+        print(render_targets(verdicts, markdown=args.markdown))
     status = 0
-    if args.json:
-        payload = {"environment": env, "budget": {"round_ns": budget.round_ns, "rounds": budget.rounds}, "missing": missing, "results": [r.as_dict() for r in results]}
+    if args.json and not args.from_json:
+        payload = {
+            "environment": env,
+            "budget": {"round_ns": budget.round_ns, "rounds": budget.rounds},
+            "missing": missing,
+            "results": [r.as_dict() for r in results],
+            "targets": [{"target": v.target, "needed": v.needed, "worst": v.worst, "at": v.where, "status": v.status} for v in verdicts],
+        }
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(payload, f, indent=1)
         print(f"\nwrote {args.json}")
