@@ -4,6 +4,7 @@ for the ``_codec_py`` backend."""
 from __future__ import annotations
 
 import os
+import struct
 from operator import index
 from typing import Any, Optional, Union
 
@@ -230,17 +231,22 @@ def _check_opcode(opcode: int) -> int:
     return op
 
 
+_pack2 = struct.Struct("!BB").pack
+_pack4 = struct.Struct("!BBH").pack
+_pack10 = struct.Struct("!BBQ").pack
+
+
 def _header_bytes(op: int, length: int, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool,
                   key: Optional[bytes]) -> bytes:
     """Header bytes with the shortest length form (RFC 6455 5.2 "minimal number of bytes")."""
     b0 = op | (0x80 if fin else 0) | (0x40 if rsv1 else 0) | (0x20 if rsv2 else 0) | (0x10 if rsv3 else 0)
     mbit = 0x80 if key is not None else 0
     if length < 126:
-        head = bytes((b0, mbit | length))
+        head = _pack2(b0, mbit | length)
     elif length < 0x10000:
-        head = bytes((b0, mbit | 126, length >> 8, length & 0xFF))
+        head = _pack4(b0, mbit | 126, length)
     else:
-        head = bytes((b0, mbit | 127)) + length.to_bytes(8, "big")
+        head = _pack10(b0, mbit | 127, length)
     return head + key if key is not None else head
 
 

@@ -47,6 +47,29 @@ def _limit(name: str, value: int) -> int:
     return value
 
 
+# Kinds of first header byte, by which checks of rules 2-4 of _reasons.py it
+# can skip: FIN set, allowed RSV bits, and a TEXT/BINARY or control opcode.
+_OTHER = 0  # anything else: run every check (_check_header)
+_DATA = 1  # FIN + TEXT/BINARY, RSV bits allowed: a whole message
+_CONTROL = 2  # FIN + CLOSE/PING/PONG, RSV bits allowed
+
+
+def _classify(rsv_ok: Sequence[bool]) -> bytes:
+    """The kind (_OTHER, _DATA, _CONTROL) of each of the 256 first header bytes."""
+    kinds = bytearray(256)
+    for b0 in range(128, 256):  # FIN set
+        op = b0 & 0x0F
+        rsv1, rsv2, rsv3 = b0 & 0x40, b0 & 0x20, b0 & 0x10
+        if (rsv2 and not rsv_ok[1]) or (rsv3 and not rsv_ok[2]):
+            continue
+        if op in (1, 2):
+            if not rsv1 or rsv_ok[0]:
+                kinds[b0] = _DATA
+        elif op in (8, 9, 10) and not rsv1:
+            kinds[b0] = _CONTROL
+    return bytes(kinds)
+
+
 class FrameParser:
     """Streaming RFC 6455 section 5 frame decoder.
 
@@ -86,8 +109,10 @@ class FrameParser:
         if len(allowed) != 3:
             raise ValueError("rsv_allowed must have 3 items (RSV1, RSV2, RSV3)")
         self._rsv_ok = (bool(allowed[0]), bool(allowed[1]), bool(allowed[2]))
-        # RSV bits (as in byte 0) that never need a closer look.
-        self._rsv_free = (0x20 if allowed[1] else 0) | (0x10 if allowed[2] else 0)
+        self._kinds = _classify(self._rsv_ok)
+        # One bound for the first frame of a message, so the common case pays
+        # one comparison for all three limits (the exact check runs above it).
+        self._max_single = min(self._max_frame, self._max_message) if self._max_fragments else -1
 
         self._rest = b""  # an incomplete header, kept for the next feed
         self._error: Optional[ProtocolError] = None
@@ -202,11 +227,11 @@ class FrameParser:
         # Cache everything the loop touches in locals (CPython's fastest lookups).
         append = frames.append
         is_server = self._is_server
+        kinds = self._kinds
+        max_single = self._max_single
         max_frame = self._max_frame
-        max_message = self._max_message
-        max_fragments = self._max_fragments
-        rsv_free = self._rsv_free
         validate = self._validate
+        in_message = self._m_op is not None
         from_bytes = int.from_bytes
         decode = utf_8_decode
         opcodes = OPCODES
@@ -219,85 +244,59 @@ class FrameParser:
                 break
             b0 = data[pos]
             b1 = data[pos + 1]
-            # RFC 6455 5.2: 7-bit length, or 126 + 16-bit, or 127 + 64-bit.
+            # RFC 6455 5.2: 7-bit length, or 126 + 16-bit, or 127 + 64-bit,
+            # then the 4-byte key if MASK is set; judged once it is all here.
             length = b1 & 0x7F
-            hsize = 2
-            if length > 125:
-                if length == 126:
-                    if avail < 4:
-                        break
-                    length = (data[pos + 2] << 8) | data[pos + 3]
-                    hsize = 4
-                else:
-                    if avail < 10:
-                        break
-                    length = from_bytes(data[pos + 2:pos + 10], "big")
-                    hsize = 10
-            if b1 & 0x80:
-                if avail < hsize + 4:
+            masked = b1 > 0x7F
+            if length < 126:
+                start = pos + 6 if masked else pos + 2
+            elif length == 126:
+                start = pos + 8 if masked else pos + 4
+                if start > end:
                     break
-                key: Optional[bytes] = data[pos + hsize:pos + hsize + 4]
-                hsize += 4
+                length = (data[pos + 2] << 8) | data[pos + 3]
             else:
-                key = None
-            op = b0 & 0x0F
-            fin = b0 > 0x7F
-
-            # ---- header checks, in the order of _reasons.py ----
-            if length >> 63:
-                # RFC 6455 5.2: the most significant bit MUST be 0.
-                raise ProtocolError(_reasons.LENGTH_MSB)
-            if b0 & 0x70 & ~rsv_free:
-                self._check_rsv(b0, op)
-            if op > 2:
-                if op < 8 or op > 10:
-                    # RFC 6455 5.2: reserved opcodes must fail the connection.
-                    raise ProtocolError(_reasons.RESERVED_OPCODE)
-                # RFC 6455 5.5: control frames are not fragmented, payload <= 125.
-                if not fin:
-                    raise ProtocolError(_reasons.FRAGMENTED_CONTROL)
-                if length > 125:
-                    raise ProtocolError(_reasons.CONTROL_TOO_LONG)
-            # RFC 6455 5.1: clients mask every frame, servers mask none.
-            if key is None:
-                if is_server:
-                    raise ProtocolError(_reasons.MUST_BE_MASKED)
-            elif not is_server:
-                raise ProtocolError(_reasons.MUST_NOT_BE_MASKED)
-            if op < 3:
-                # RFC 6455 5.4: fragments of one message, not interleaved.
-                if op == 0:
-                    if self._m_op is None:
-                        raise ProtocolError(_reasons.UNEXPECTED_CONTINUATION)
-                elif self._m_op is not None:
-                    raise ProtocolError(_reasons.EXPECTED_CONTINUATION)
-            if length > max_frame:
-                raise MessageTooBig(_reasons.FRAME_TOO_BIG)
-            if op < 3:
-                if op:
-                    if length > max_message:
-                        raise MessageTooBig(_reasons.MESSAGE_TOO_BIG)
-                    if max_fragments < 1:
-                        raise MessageTooBig(_reasons.TOO_MANY_FRAGMENTS)
-                else:
-                    if self._m_size + length > max_message:
-                        raise MessageTooBig(_reasons.MESSAGE_TOO_BIG)
-                    if self._m_frames + 1 > max_fragments:
-                        raise MessageTooBig(_reasons.TOO_MANY_FRAGMENTS)
-
-            start = pos + hsize
+                start = pos + 14 if masked else pos + 10
+                if start > end:
+                    break
+                length = from_bytes(data[pos + 2:pos + 10], "big")
+                if length >> 63:
+                    # RFC 6455 5.2: the most significant bit MUST be 0.
+                    raise ProtocolError(_reasons.LENGTH_MSB)
+            if start > end:
+                break
             stop = start + length
-            if stop <= end and fin and op:
+
+            kind = kinds[b0]
+            if kind == 1:
+                # FIN + TEXT/BINARY with allowed RSV bits: rules 2-4 hold.
+                if masked is not is_server:
+                    self._check_header(b0, length, masked)
+                if in_message:
+                    raise ProtocolError(_reasons.EXPECTED_CONTINUATION)
+                if length > max_single:
+                    self._check_header(b0, length, masked)
+            elif kind == 2:
+                # FIN + CLOSE/PING/PONG with allowed RSV bits.
+                if length > 125 or masked is not is_server or length > max_frame:
+                    self._check_header(b0, length, masked)
+            else:
+                self._check_header(b0, length, masked)
+                kind = 0
+
+            if kind and stop <= end:
                 # Fast path: a whole unfragmented message or control frame.
                 payload = data[start:stop]
-                if key is not None and length:
-                    # RFC 6455 5.3: XOR with the key, octet i with key[i % 4].
+                if masked and length:
+                    # RFC 6455 5.3: octet i is XORed with key octet i MOD 4.
+                    key = data[start - 4:start]
                     payload = (
                         from_bytes(payload, "little")
                         ^ from_bytes((key * ((length >> 2) + 1))[:length], "little")
                     ).to_bytes(length, "little")
+                op = b0 & 0x0F
                 if op == 1:
-                    if validate and not b0 & 0x40 and not payload.isascii():
+                    if validate and b0 < 0xC0 and not payload.isascii():
                         try:
                             decode(payload, "strict", True)
                         except UnicodeDecodeError as exc:
@@ -309,16 +308,19 @@ class FrameParser:
                 frame.opcode = opcodes[op]
                 frame.payload = payload
                 frame.fin = True
-                frame.rsv1 = b0 & 0x40 != 0
-                frame.rsv2 = b0 & 0x20 != 0
-                frame.rsv3 = b0 & 0x10 != 0
+                if b0 & 0x70:
+                    frame.rsv1 = b0 & 0x40 != 0
+                    frame.rsv2 = b0 & 0x20 != 0
+                    frame.rsv3 = b0 & 0x10 != 0
+                else:
+                    frame.rsv1 = frame.rsv2 = frame.rsv3 = False
                 frame.__class__ = frame_cls
                 append(frame)
                 pos = stop
                 continue
 
             # General path: fragments and frames whose payload is still arriving.
-            self._begin_frame(op, fin, b0, key, length)
+            self._begin_frame(b0, data[start - 4:start] if masked else None, length)
             take = min(length, end - start)
             if take:
                 self._frame_data(data[start:start + take])
@@ -326,9 +328,54 @@ class FrameParser:
             if self._f_got < length:
                 return
             self._finish_frame(frames)
+            in_message = self._m_op is not None
 
         if pos < end:
             self._rest = data[pos:]
+
+    def _check_header(self, b0: int, length: int, masked: bool) -> None:
+        """Apply rules 2-7 of ``_reasons.py`` to a decoded header, in order.
+
+        Raises:
+            ProtocolError: the first rule the header breaks (MessageTooBig
+                for the limits).
+        """
+        op = b0 & 0x0F
+        fin = b0 > 0x7F
+        if b0 & 0x70:
+            self._check_rsv(b0, op)
+        if op > 2:
+            if op < 8 or op > 10:
+                # RFC 6455 5.2: reserved opcodes must fail the connection.
+                raise ProtocolError(_reasons.RESERVED_OPCODE)
+            # RFC 6455 5.5: control frames are not fragmented, payload <= 125.
+            if not fin:
+                raise ProtocolError(_reasons.FRAGMENTED_CONTROL)
+            if length > 125:
+                raise ProtocolError(_reasons.CONTROL_TOO_LONG)
+        # RFC 6455 5.1: clients mask every frame, servers mask none.
+        if not masked:
+            if self._is_server:
+                raise ProtocolError(_reasons.MUST_BE_MASKED)
+        elif not self._is_server:
+            raise ProtocolError(_reasons.MUST_NOT_BE_MASKED)
+        if op < 3:
+            # RFC 6455 5.4: fragments of one message, not interleaved.
+            if op == 0:
+                if self._m_op is None:
+                    raise ProtocolError(_reasons.UNEXPECTED_CONTINUATION)
+            elif self._m_op is not None:
+                raise ProtocolError(_reasons.EXPECTED_CONTINUATION)
+        # Limits (1009), against the declared length, before buffering.
+        if length > self._max_frame:
+            raise MessageTooBig(_reasons.FRAME_TOO_BIG)
+        if op < 3:
+            prior_size = self._m_size if op == 0 else 0
+            prior_frames = self._m_frames if op == 0 else 0
+            if length > self._max_message - prior_size:
+                raise MessageTooBig(_reasons.MESSAGE_TOO_BIG)
+            if prior_frames >= self._max_fragments:
+                raise MessageTooBig(_reasons.TOO_MANY_FRAGMENTS)
 
     def _check_rsv(self, b0: int, op: int) -> None:
         """RFC 6455 5.2: RSV bits must be 0 unless an extension defines them.
@@ -344,8 +391,10 @@ class FrameParser:
         ):
             raise ProtocolError(_reasons.RSV_NOT_ALLOWED)
 
-    def _begin_frame(self, op: int, fin: bool, b0: int, key: Optional[bytes], length: int) -> None:
+    def _begin_frame(self, b0: int, key: Optional[bytes], length: int) -> None:
         """Enter a frame whose header passed every check (general path)."""
+        op = b0 & 0x0F
+        fin = b0 > 0x7F
         rsv = (b0 & 0x40 != 0, b0 & 0x20 != 0, b0 & 0x10 != 0)
         if op < 3:
             if op:
