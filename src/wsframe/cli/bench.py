@@ -14,11 +14,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from typing import Dict, List, Optional, Tuple
 
 from . import info
-from .peers import Adapter, adapters
-from .runner import Cell, Result, full_matrix, quick_matrix, run_cells
+from .peers import Adapter, adapters, load_backend
+from .runner import Cell, Result, add_ratios, full_matrix, quick_matrix, run_cells
 from .table import render_missing, render_results
 from .targets import check_targets, render_targets
 from .timing import Budget
@@ -36,7 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--filter", metavar="SUBSTR", action="append", default=[], help="only rows whose 'operation size content implementation' contains SUBSTR (repeatable, all must match; case-insensitive)")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables (for the README)")
     parser.add_argument("--no-peers", action="store_true", help="wsframe and the physical references only")
-    parser.add_argument("--simd", choices=SIMD_LEVELS, help="force a kernel level: re-runs with WSFRAME_FORCE_SIMD set")
+    parser.add_argument(
+        "--simd",
+        choices=SIMD_LEVELS + ("all",),
+        help="force a kernel level (re-runs with WSFRAME_FORCE_SIMD set); 'all' adds a 'wsframe C <level>' row for every level this CPU supports",
+    )
     parser.add_argument("--from-json", metavar="FILE", help="do not measure: print (and --plot) a run saved with --json")
     parser.add_argument("--budget-ms", type=float, default=None, help=argparse.SUPPRESS)
 
@@ -61,6 +66,37 @@ def _rerun_with_simd(level: str) -> int:
         argv.append(arg)
     env = dict(os.environ, WSFRAME_FORCE_SIMD=level)
     return subprocess.call([sys.executable, "-m", "wsframe", *argv], env=env)
+
+
+def _per_level(args: argparse.Namespace) -> List[Result]:
+    """Measure the C backend once per supported kernel level, each in a child.
+
+    Returns the children's "wsframe C" results renamed "wsframe C <level>".
+    """
+    mod, why = load_backend("c")
+    if mod is None:
+        print(f"--simd all: no C backend ({why})", file=sys.stderr)
+        return []
+    levels = list(mod.kernel_info().get("supported") or [])
+    found: List[Result] = []
+    for level in levels:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "level.json")
+            argv = [sys.executable, "-m", "wsframe", "bench", "--no-peers", "--json", out, "--filter", "wsframe C"]
+            argv += ["--quick"] if args.quick else []
+            argv += [x for f in args.filter for x in ("--filter", f)]
+            argv += ["--budget-ms", str(args.budget_ms)] if args.budget_ms is not None else []
+            print(f"measuring kernel level {level} in a child process ...", file=sys.stderr, flush=True)
+            proc = subprocess.run(argv, env=dict(os.environ, WSFRAME_FORCE_SIMD=level), stdout=subprocess.DEVNULL)
+            if proc.returncode != 0 or not os.path.exists(out):
+                print(f"  level {level}: child failed with exit code {proc.returncode}", file=sys.stderr)
+                continue
+            _, results, _, _ = _load(out)
+        for r in results:
+            if r.impl.startswith("wsframe C"):
+                r.impl = r.impl.replace("wsframe C", f"wsframe C {level}", 1)
+                found.append(r)
+    return found
 
 
 def _matches(filters: List[str]):  # type: ignore[no-untyped-def]
@@ -92,6 +128,14 @@ def _measure(args: argparse.Namespace, env: dict) -> Tuple[List[Result], Dict[st
     return run_cells(cells, adapter_list, budget, select=select, progress=_progress), missing, budget
 
 
+def _merge(results: List[Result], extra: List[Result]) -> List[Result]:
+    """Insert ``extra`` rows into their cells (keeping the cell order) and redo the ratios."""
+    order = {r.cell: i for i, r in reversed(list(enumerate(results)))}
+    merged = sorted(results + extra, key=lambda r: order.get(r.cell, len(results)))
+    add_ratios(merged)
+    return merged
+
+
 def _load(path: str) -> Tuple[dict, List[Result], Dict[str, str], Budget]:
     with open(path, encoding="utf-8") as f:
         saved = json.load(f)
@@ -102,7 +146,7 @@ def _load(path: str) -> Tuple[dict, List[Result], Dict[str, str], Budget]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the matrix; print, and write JSON / plot when asked. Returns an exit code."""
-    if args.simd and os.environ.get("WSFRAME_FORCE_SIMD") != args.simd:
+    if args.simd and args.simd != "all" and os.environ.get("WSFRAME_FORCE_SIMD") != args.simd:
         return _rerun_with_simd(args.simd)
     if args.from_json:
         env, results, missing, budget = _load(args.from_json)
@@ -112,6 +156,8 @@ def run(args: argparse.Namespace) -> int:
         env = info.environment()
         print(info.describe(env), flush=True)
         results, missing, budget = _measure(args, env)
+        if args.simd == "all":
+            results = _merge(results, _per_level(args))
     if not results:
         print("nothing matched --filter " + " ".join(repr(f) for f in args.filter))
         return 1
