@@ -476,6 +476,26 @@ class Connection:
 
     def _process(self, frames: list) -> None:
         """Turn parsed frames into events; stops at the peer's close frame."""
+        if self._extension is None and not self._text_as_bytes:
+            # The hot path: no extension, text as str. One event per message.
+            append = self._events.append
+            text_message = ev.TextMessage
+            binary_message = ev.BinaryMessage
+            for index, frame in enumerate(frames):
+                opcode = frame.opcode
+                if opcode == _TEXT:
+                    append(text_message(frame.payload.decode()))
+                elif opcode == _BINARY:
+                    append(binary_message(frame.payload))
+                else:
+                    # Control frames are rare: take the general path from here.
+                    self._process_general(frames[index:])
+                    return
+        else:
+            self._process_general(frames)
+
+    def _process_general(self, frames: list) -> None:
+        """:meth:`_process` for every case: extensions, bytes text, control frames."""
         events = self._events
         extension = self._extension
         for frame in frames:
