@@ -193,6 +193,7 @@ class Server:
         self._server: Optional[asyncio.AbstractServer] = None
         self._connections: Set[ServerConnection] = set()
         self._closing = False
+        self._bound_port = port
 
     @property
     def connections(self) -> Set[ServerConnection]:
@@ -207,6 +208,8 @@ class Server:
             self._server = await loop.create_server(
                 lambda: ServerConnection(self), self._host, self._port, ssl=self._ssl, **self._kwargs
             )
+            if self._server.sockets:
+                self._bound_port = self._server.sockets[0].getsockname()[1]
         return self
 
     def __await__(self) -> Generator[Any, None, "Server"]:
@@ -226,8 +229,9 @@ class Server:
 
     @property
     def port(self) -> int:
-        """The port of the first listening socket (handy with ``port=0``)."""
-        return self.sockets[0].getsockname()[1]
+        """The port of the first listening socket (handy with ``port=0``);
+        still known after :meth:`close`."""
+        return self._bound_port
 
     async def serve_forever(self) -> None:
         """Serve until cancelled or closed."""
