@@ -316,3 +316,26 @@ def test_parser_fragments_controls_and_eof():
     p = py.FrameParser(is_server=False, reassemble=False)
     assert p.feed(b"\x01\x01a\x80\x01b") == [py.Frame(1, b"a", False), py.Frame(0, b"b", True)]
     p.feed_eof()
+
+
+@pytest.mark.parametrize("n", [6143, 6144, 6145, 70001])
+def test_large_masks_take_the_translate_path(n):
+    data = bytes(range(256)) * (n // 256) + bytes(n % 256)
+    key = b"\x9a\x01\xff\x10"
+    for offset in range(4):
+        expect = naive_mask(data, key, offset)
+        assert py.apply_mask(data, key, offset) == expect
+        buf = bytearray(data)
+        py.apply_mask_inplace(buf, key, offset)
+        assert buf == expect
+
+
+def test_large_masked_frame_in_pieces():
+    payload = ("\u20ac" * 40000).encode()
+    raw = py.encode_frame(1, payload, mask=b"\x01\x02\x03\x04")
+    p = py.FrameParser(is_server=True, max_frame_size=1 << 20)
+    out = []
+    for i in range(0, len(raw), 4099):
+        out += p.feed(raw[i:i + 4099])
+    assert out == [py.Frame(1, payload)] and p.buffered == 0
+    assert py.FrameParser(is_server=True).feed(raw) == out

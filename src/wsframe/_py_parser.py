@@ -26,7 +26,7 @@ from typing import List, Optional, Sequence, Union
 from . import _reasons
 from ._py_close import check_close_payload
 from ._py_frames import OPCODES, Frame, _FrameSlots, new_frame
-from ._py_mask import as_bytes_view, mask_bytes
+from ._py_mask import TRANSLATE_FROM, as_bytes_view, mask_bytes
 from ._py_utf8 import utf8_step
 from .enums import CloseCode
 from .errors import InvalidUTF8, MessageTooBig, ProtocolError
@@ -233,6 +233,7 @@ class FrameParser:
         validate = self._validate
         in_message = self._m_op is not None
         from_bytes = int.from_bytes
+        translate_from = TRANSLATE_FROM
         decode = utf_8_decode
         opcodes = OPCODES
         slots = _FrameSlots
@@ -290,10 +291,13 @@ class FrameParser:
                 if masked and length:
                     # RFC 6455 5.3: octet i is XORed with key octet i MOD 4.
                     key = data[start - 4:start]
-                    payload = (
-                        from_bytes(payload, "little")
-                        ^ from_bytes((key * ((length >> 2) + 1))[:length], "little")
-                    ).to_bytes(length, "little")
+                    if length < translate_from:
+                        payload = (
+                            from_bytes(payload, "little")
+                            ^ from_bytes((key * ((length >> 2) + 1))[:length], "little")
+                        ).to_bytes(length, "little")
+                    else:
+                        payload = mask_bytes(payload, key, 0)
                 op = b0 & 0x0F
                 if op == 1:
                     if validate and b0 < 0xC0 and not payload.isascii():
