@@ -584,3 +584,66 @@ def test_only_one_extension() -> None:
 def test_public_names() -> None:
     for name in ("Connection", "State", "broadcast", "TextMessage", "Closed", "Extension", "handshake"):
         assert name in wsframe.__all__
+
+
+# ---- more paths ----------------------------------------------------------------
+
+
+def test_control_frames_between_messages_in_one_read() -> None:
+    client, server = pair()
+    client.send_text("a")
+    client.send_ping(b"1")
+    client.send_binary(b"b")
+    client.send_text("c" * 10, fragment_size=3)
+    client.send_pong(b"2")
+    client.send_text("d")
+    assert transfer(client, server) == [
+        TextMessage("a"),
+        Ping(b"1"),
+        BinaryMessage(b"b"),
+        TextMessage("c" * 10),
+        Pong(b"2"),
+        TextMessage("d"),
+    ]
+    assert [f.opcode for f in server_frames(server.data_to_send())] == [Opcode.PONG]
+
+
+def test_ping_between_fragments() -> None:
+    client, server = pair()
+    data = (
+        frame(Opcode.TEXT, b"he", fin=False)
+        + frame(Opcode.PING, b"mid")
+        + frame(Opcode.CONTINUATION, b"llo")
+    )
+    server.receive_data(data)
+    assert server.events() == [Ping(b"mid"), TextMessage("hello")]
+
+
+def test_manual_accept_keeps_pipelined_frames() -> None:
+    client = Connection("client", host="h")
+    server = Connection("server", auto_accept=False)
+    server.receive_data(client.data_to_send() + frame(Opcode.TEXT, b"early"))
+    assert isinstance(server.events()[0], HandshakeRequest)
+    server.receive_data(frame(Opcode.TEXT, b"earlier"))
+    server.accept()
+    events = server.events()
+    assert isinstance(events[0], HandshakeAccepted)
+    assert events[1:] == [TextMessage("early"), TextMessage("earlier")]
+
+
+def test_manual_accept_bounds_early_data() -> None:
+    client = Connection("client", host="h")
+    server = Connection("server", auto_accept=False, max_head_size=1024)
+    server.receive_data(client.data_to_send())
+    server.events()
+    server.receive_data(b"x" * 2000)
+    assert server.should_close_transport
+    assert server.data_to_send().startswith(b"HTTP/1.1 400 ")
+    assert isinstance(server.events()[0], HandshakeRejected)
+
+
+def test_protocol_error_reason_survives_in_close_frame() -> None:
+    client, server = pair()
+    server.receive_data(frame(Opcode.TEXT, b"\xff"))
+    payload = server_frames(server.data_to_send())[0].payload
+    assert payload[:2] == b"\x03\xef" and payload[2:].decode() == wsframe._reasons.INVALID_UTF8
