@@ -140,11 +140,6 @@ def c_codec() -> ModuleType:
     return module
 
 
-def codec_is_py(codec: ModuleType) -> bool:
-    """Whether ``codec`` is the pure twin (differential tests skip it vs itself)."""
-    return codec.__name__.endswith("_codec_py")
-
-
 # ---- report header ----------------------------------------------------------
 
 
