@@ -197,6 +197,9 @@ class Connection:
         """A connection already OPEN, for a host server that did the handshake."""
         return cls(role, state=State.OPEN, subprotocol=subprotocol, extensions=extensions, **options)  # type: ignore[arg-type]
 
+    def __repr__(self) -> str:
+        return f"<Connection {self._role} {self._state.name} subprotocol={self._subprotocol!r}>"
+
     # ---- properties ------------------------------------------------------------
 
     @property
