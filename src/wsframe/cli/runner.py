@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tupl
 
 from . import payloads
 from .peers import Adapter, Prepared, Unsupported
-from .timing import Budget, time_call
+from .timing import Budget, Calibrated
 
 __all__ = [
     "Cell",
@@ -227,9 +227,8 @@ def prepare_call(adapter: Adapter, cell: Cell, inp: CellInputs) -> Tuple[Prepare
     raise ValueError(f"unknown operation {cell.op!r}")
 
 
-def _run_one(adapter: Adapter, cell: Cell, inp: CellInputs, budget: Budget) -> Result:
-    unit_count = cell.count if cell.op == "parse" else 1
-    result = Result(
+def _new_result(adapter: Adapter, cell: Cell, inp: CellInputs) -> Result:
+    return Result(
         op=cell.op,
         size=cell.size,
         content=cell.content,
@@ -240,31 +239,58 @@ def _run_one(adapter: Adapter, cell: Cell, inp: CellInputs, budget: Budget) -> R
         unit="frame" if cell.op == "parse" else "call",
         note=adapter.note,
     )
+
+
+def _checked_call(adapter: Adapter, cell: Cell, inp: CellInputs, result: Result) -> Optional[Prepared]:
+    """The adapter's call if it can run and answers right; else None, with ``result.error`` set."""
     try:
         prepared, check = prepare_call(adapter, cell, inp)
     except Unsupported as exc:
         result.error = f"n/a: {exc}"
-        return result
+        return None
     except Exception as exc:  # a peer that cannot be set up is reported, not fatal
         result.error = f"setup failed: {type(exc).__name__}: {exc}"
-        return result
+        return None
     try:
         problem = check() if adapter.checked else None
     except Exception as exc:
         problem = f"raised {type(exc).__name__}: {exc}"
     if problem:
         result.error = f"wrong answer: {problem}"
-        return result
-    try:
-        timing = time_call(prepared.func, prepared.args, budget)
-    except Exception as exc:
-        result.error = f"failed while timing: {type(exc).__name__}: {exc}"
-        return result
-    result.ns_per_call = timing.ns_per_call
-    result.ns_per_unit = timing.ns_per_call / unit_count
-    result.gbps = inp.nbytes / timing.ns_per_call if inp.nbytes else None
-    result.reps = timing.reps
-    return result
+        return None
+    return prepared
+
+
+def _time_cell(cell: Cell, chosen: Sequence[Adapter], budget: Budget) -> List[Result]:
+    """Check, calibrate, then time the adapters of one cell in interleaved rounds."""
+    inp = cell_inputs(cell)
+    results = [_new_result(a, cell, inp) for a in chosen]
+    running: List[Tuple[Result, Calibrated]] = []
+    for adapter, result in zip(chosen, results):
+        prepared = _checked_call(adapter, cell, inp, result)
+        if prepared is None:
+            continue
+        try:
+            running.append((result, Calibrated(prepared.func, prepared.args, budget)))
+        except Exception as exc:
+            result.error = f"failed while timing: {type(exc).__name__}: {exc}"
+    for _ in range(budget.rounds):  # round-robin: load bursts hit every implementation alike
+        for result, calibrated in running:
+            if result.error is None:
+                try:
+                    calibrated.round()
+                except Exception as exc:
+                    result.error = f"failed while timing: {type(exc).__name__}: {exc}"
+    unit_count = cell.count if cell.op == "parse" else 1
+    for result, calibrated in running:
+        if result.error is not None:
+            continue
+        timing = calibrated.timing()
+        result.ns_per_call = timing.ns_per_call
+        result.ns_per_unit = timing.ns_per_call / unit_count
+        result.gbps = inp.nbytes / timing.ns_per_call if inp.nbytes else None
+        result.reps = timing.reps
+    return results
 
 
 def run_cells(
@@ -277,12 +303,15 @@ def run_cells(
 ) -> List[Result]:
     """Time every adapter of each cell's operation.
 
+    Within a cell, every answer is checked first, then the rounds of all
+    implementations are interleaved, so they share the machine's conditions.
+
     Args:
         cells: what to measure.
         adapter_list: implementations (from :func:`wsframe.cli.peers.adapters`).
         budget: time per measurement.
         select: optional filter on (cell, adapter) pairs.
-        progress: called with each result as soon as it is known.
+        progress: called with each result as soon as its cell is done.
 
     Returns:
         The results, cell by cell, with ratios filled in.
@@ -292,9 +321,7 @@ def run_cells(
         chosen = [a for a in adapter_list if a.op == cell.op and (select is None or select(cell, a))]
         if not chosen:
             continue
-        inp = cell_inputs(cell)
-        for adapter in chosen:
-            result = _run_one(adapter, cell, inp, budget)
+        for result in _time_cell(cell, chosen, budget):
             results.append(result)
             if progress is not None:
                 progress(result)

@@ -4,7 +4,9 @@
 and switches the garbage collector off while timing; we give it
 ``time.perf_counter_ns`` as its clock. The minimum over rounds is reported:
 on a shared machine noise only ever adds time, so the minimum is the least
-noisy estimate of what the code costs.
+noisy estimate of what the code costs. :class:`Calibrated` lets a caller
+interleave the rounds of several calls, so that a burst of load from another
+process hits all of them alike instead of one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import timeit
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-__all__ = ["Budget", "Timing", "time_call"]
+__all__ = ["Budget", "Timing", "Calibrated", "time_call"]
 
 
 @dataclass(frozen=True)
@@ -54,12 +56,38 @@ def _timer(func: Callable[..., Any], args: Sequence[Any]) -> timeit.Timer:
     return timeit.Timer(call, timer=time.perf_counter_ns, globals={"_f": func, **names})
 
 
-def time_call(func: Callable[..., Any], args: Sequence[Any] = (), budget: Budget = Budget()) -> Timing:
-    """Time ``func(*args)``.
+class Calibrated:
+    """A call with its repetition count fixed: run :meth:`round` as often as wanted."""
 
-    The call runs once to warm up, then the repetition count doubles until
-    one batch lasts at least a tenth of a round; each round then runs enough
-    repetitions to last about ``budget.round_ns``.
+    def __init__(self, func: Callable[..., Any], args: Sequence[Any], budget: Budget) -> None:
+        """Warm up once, then double the repetitions until one batch lasts a
+        tenth of a round; size a round to about ``budget.round_ns``."""
+        self._timer = _timer(func, args)
+        self._timer.timeit(1)  # warm-up: caches, lazy imports, allocator
+        reps = 1
+        while True:
+            elapsed = self._timer.timeit(reps)
+            if elapsed * 10 >= budget.round_ns or reps >= budget.max_reps:
+                break
+            reps *= 2
+        per_call = max(elapsed, 1) / reps
+        self.reps = int(min(budget.max_reps, max(1, budget.round_ns / per_call)))
+        self.best = float("inf")  # best ns per call seen so far
+        self.rounds = 0
+
+    def round(self) -> float:
+        """Time one round; returns its ns per call and keeps the best."""
+        per_call = self._timer.timeit(self.reps) / self.reps
+        self.best = min(self.best, per_call)
+        self.rounds += 1
+        return per_call
+
+    def timing(self) -> Timing:
+        return Timing(ns_per_call=self.best, reps=self.reps, rounds=self.rounds)
+
+
+def time_call(func: Callable[..., Any], args: Sequence[Any] = (), budget: Budget = Budget()) -> Timing:
+    """Time ``func(*args)``: calibrate, then keep the best of ``budget.rounds`` rounds.
 
     Args:
         func: the callable to time.
@@ -69,15 +97,7 @@ def time_call(func: Callable[..., Any], args: Sequence[Any] = (), budget: Budget
     Returns:
         The best time per call over the rounds.
     """
-    timer = _timer(func, args)
-    timer.timeit(1)  # warm-up: caches, lazy imports, allocator
-    reps = 1
-    while True:
-        elapsed = timer.timeit(reps)
-        if elapsed * 10 >= budget.round_ns or reps >= budget.max_reps:
-            break
-        reps *= 2
-    per_call = max(elapsed, 1) / reps
-    reps = int(min(budget.max_reps, max(1, budget.round_ns / per_call)))
-    best = min(timer.timeit(reps) for _ in range(budget.rounds))
-    return Timing(ns_per_call=best / reps, reps=reps, rounds=budget.rounds)
+    calibrated = Calibrated(func, args, budget)
+    for _ in range(budget.rounds):
+        calibrated.round()
+    return calibrated.timing()
