@@ -1,0 +1,114 @@
+"""wss:// with a self-signed certificate made by the test: verification is on by
+default (an untrusted certificate fails), a custom context trusting it works."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import ssl
+from pathlib import Path
+
+import pytest
+
+from wsframe.aio import connect, serve
+
+from aio_support import echo, run
+
+x509 = pytest.importorskip("cryptography.x509", reason="cryptography is needed to make a test certificate")
+from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
+from cryptography.x509.oid import NameOID  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def cert_files(tmp_path_factory: pytest.TempPathFactory):
+    """A self-signed certificate for localhost and 127.0.0.1, and its key (PEM files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "wsframe test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=7))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    directory: Path = tmp_path_factory.mktemp("tls")
+    cert_path = directory / "cert.pem"
+    key_path = directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+@pytest.fixture
+def server_context(cert_files) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*cert_files)
+    return context
+
+
+@pytest.fixture
+def client_context(cert_files) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=str(cert_files[0]))
+    return context
+
+
+def test_wss_echo_with_trusted_self_signed_cert(server_context, client_context):
+    async def main():
+        async with serve(echo, ssl=server_context) as server:
+            for host in ("127.0.0.1", "localhost"):
+                async with connect(f"wss://{host}:{server.port}/tls", ssl=client_context) as ws:
+                    await ws.send("secret")
+                    assert await ws.recv() == "secret"
+                    payload = bytes(range(256)) * 1000
+                    await ws.send(payload)
+                    assert await ws.recv() == payload
+                assert ws.close_code == 1000
+
+    run(main())
+
+
+def test_wss_verifies_by_default(server_context):
+    async def main():
+        async with serve(echo, ssl=server_context) as server:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await connect(f"wss://127.0.0.1:{server.port}/", open_timeout=10)
+
+    run(main())
+
+
+def test_wss_checks_host_name(server_context, cert_files):
+    # Trusted certificate, but for other names than the one we dial.
+    context = ssl.create_default_context(cafile=str(cert_files[0]))
+
+    async def main():
+        async with serve(echo, ssl=server_context, host="127.0.0.1") as server:
+            with pytest.raises(ssl.SSLCertVerificationError):
+                await connect(
+                    f"wss://127.0.0.1:{server.port}/", ssl=context, server_hostname="not-this-host.example"
+                )
+
+    run(main())
+
+
+def test_ssl_context_needs_wss(client_context):
+    async def main():
+        with pytest.raises(ValueError):
+            await connect("ws://127.0.0.1:1/", ssl=client_context)
+
+    run(main())
