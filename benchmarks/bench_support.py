@@ -12,7 +12,7 @@ from typing import Any, List
 import pytest
 
 from wsframe.cli.peers import adapters
-from wsframe.cli.runner import Cell, cell_inputs, full_matrix, prepare_call
+from wsframe.cli.runner import Cell, cell_inputs, full_matrix, human_size, prepare_call
 
 ADAPTERS, MISSING = adapters()
 
@@ -31,7 +31,11 @@ def params(op: str) -> List[Any]:
     for cell in full_matrix():
         if cell.op != op:
             continue
-        size = cell.label.split(" ", 2)[2] if cell.op != "parse" else f"{cell.count}x{cell.size}B_{cell.content}"
+        size = human_size(cell.size).replace(" ", "")
+        if cell.op == "parse":
+            size = f"{cell.count}x{size}"
+        if cell.content != "random":
+            size += f"_{cell.content}"
         for adapter in ADAPTERS:
             if adapter.op == op:
                 out.append(pytest.param(cell, adapter, id=_slug(f"{size}-{adapter.impl}")))
