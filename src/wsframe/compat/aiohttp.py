@@ -37,6 +37,9 @@ def websocket_mask(mask: bytes, data: bytearray) -> None:
         TypeError: wrong argument types.
         AssertionError: ``mask`` is not 4 bytes.
     """
+    if type(mask) is bytes and type(data) is bytearray and len(mask) == 4:
+        wsframe.apply_mask_inplace(data, mask)  # the common case, checks done
+        return
     if mask is not None and type(mask) is not bytes:
         raise TypeError(f"Argument 'mask' has incorrect type (expected bytes, got {type(mask).__name__})")
     if data is not None and type(data) is not bytearray:

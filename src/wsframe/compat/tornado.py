@@ -45,6 +45,8 @@ def websocket_mask(mask: bytes, data: bytes, /) -> bytes:
         TypeError: an argument is another type (bytearray and memoryview too).
         ValueError: ``mask`` is not 4 bytes.
     """
+    if type(mask) is bytes and type(data) is bytes and len(mask) == 4:
+        return wsframe.apply_mask(data, mask)  # the common case, checks done
     mask = _read_only_bytes(mask, 1)
     data = _read_only_bytes(data, 2)
     if len(mask) != 4:

@@ -50,6 +50,8 @@ def apply_mask(data: Any, mask: Any) -> bytes:
         TypeError: an argument is not bytes, bytearray or memoryview.
         ValueError: ``mask`` is not 4 bytes.
     """
+    if type(mask) is bytes and len(mask) == 4 and (type(data) is bytes or type(data) is bytearray):
+        return wsframe.apply_mask(data, mask)  # the common case, without coercions
     data = _bytes_like(data)
     mask = _bytes_like(mask)
     if len(mask) != 4:

@@ -1,0 +1,441 @@
+"""End-to-end gain of ``wsframe.compat.patch()`` per library: echo over loopback.
+
+For each library we start its own server and client in this process (on
+127.0.0.1, ephemeral port) and time round trips of messages of 64 B, 64 KiB and
+1 MiB (binary, or text with ``--kinds text``: UTF-8 validation is then on
+the path too): the client masks each message (RFC 6455 section 5.3), the
+server unmasks it and echoes it back. Each size is timed unpatched and
+patched in the same run, alternating, best of ``--repeat``. By default the
+clock is the CPU time of this process (client and server both run here), so
+other load on a shared machine does not skew the comparison; ``--clock
+wall`` uses elapsed time instead. websocket-client
+is synchronous and has no server, so it talks to an (unpatched) websockets
+server in a child process (the clock then counts the client alone); every
+other library talks to itself, so both ends are patched.
+
+Run (prints a table; ``--json`` for machine-readable output)::
+
+    python benchmarks/bench_compat.py
+    python benchmarks/bench_compat.py --libs wsproto,aiohttp --repeat 5
+
+MB/s counts the payload of one direction (MB = 10**6 bytes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple, Union
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # run from a checkout
+
+import wsframe  # noqa: E402
+import wsframe.compat as compat  # noqa: E402
+
+SIZES = {"64B": 64, "64KiB": 64 * 1024, "1MiB": 1024 * 1024}
+#: Messages per timing: enough to last a fraction of a second on a slow box.
+COUNTS = {64: 2000, 64 * 1024: 200, 1024 * 1024: 20}
+LIMIT = 4 * 1024 * 1024  # message size limit we configure everywhere
+
+Payload = Union[bytes, str]
+Roundtrip = Callable[[Payload, int], Awaitable[None]]
+
+
+# ---- one echo peer pair per library ---------------------------------------------------------
+# Each factory is an async context: it yields roundtrip(payload, count), which
+# sends ``count`` messages one after the other and waits for each echo.
+
+
+class Peers:
+    """Base: ``async with Peers() as roundtrip``."""
+
+    async def __aenter__(self) -> Roundtrip:
+        raise NotImplementedError
+
+    async def __aexit__(self, *exc: Any) -> None:
+        pass
+
+
+class WsprotoPeers(Peers):
+    """wsproto server and client on asyncio streams (wsproto is sans-IO)."""
+
+    async def __aenter__(self) -> Roundtrip:
+        from wsproto import ConnectionType, WSConnection
+        from wsproto.events import AcceptConnection, BytesMessage, CloseConnection, Ping, Request, TextMessage
+
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            conn = WSConnection(ConnectionType.SERVER)
+            parts: List[bytes] = []
+            try:
+                while True:
+                    data = await reader.read(1 << 18)
+                    if not data:
+                        return
+                    conn.receive_data(data)
+                    out = b""
+                    for event in conn.events():
+                        if isinstance(event, Request):
+                            out += conn.send(AcceptConnection())
+                        elif isinstance(event, (BytesMessage, TextMessage)):
+                            parts.append(event.data)
+                            if event.message_finished:
+                                joined = "".join(parts) if isinstance(event, TextMessage) else b"".join(parts)
+                                out += conn.send(type(event)(data=joined))
+                                parts = []
+                        elif isinstance(event, Ping):
+                            out += conn.send(event.response())
+                        elif isinstance(event, CloseConnection):
+                            return
+                    writer.write(out)
+            except (asyncio.CancelledError, ConnectionError):
+                return
+            finally:
+                writer.close()
+
+        self.server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        conn = WSConnection(ConnectionType.CLIENT)
+        writer.write(conn.send(Request(host="127.0.0.1", target="/")))
+        accepted = False
+        while not accepted:
+            conn.receive_data(await reader.read(65536))
+            accepted = any(isinstance(e, AcceptConnection) for e in conn.events())
+        self.writer = writer
+
+        async def roundtrip(payload: Payload, count: int) -> None:
+            kind = TextMessage if isinstance(payload, str) else BytesMessage
+            for _ in range(count):
+                writer.write(conn.send(kind(data=payload)))
+                done = False
+                while not done:
+                    conn.receive_data(await reader.read(1 << 18))
+                    for event in conn.events():
+                        if isinstance(event, (BytesMessage, TextMessage)):
+                            done = event.message_finished
+
+        return roundtrip
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.writer.close()
+        self.server.close()
+        await self.server.wait_closed()
+        await asyncio.sleep(0.05)  # let the handler see EOF and finish
+
+
+class WebsocketsPeers(Peers):
+    """websockets' asyncio server and client."""
+
+    async def __aenter__(self) -> Roundtrip:
+        from websockets.asyncio.client import connect
+        from websockets.asyncio.server import serve
+
+        async def echo(ws: Any) -> None:
+            async for message in ws:
+                await ws.send(message)
+
+        self.server = await serve(echo, "127.0.0.1", 0, max_size=LIMIT, ping_interval=None, compression=None)
+        port = list(self.server.sockets)[0].getsockname()[1]
+        self.ws = ws = await connect(f"ws://127.0.0.1:{port}/", max_size=LIMIT, ping_interval=None, compression=None)
+
+        async def roundtrip(payload: Payload, count: int) -> None:
+            for _ in range(count):
+                await ws.send(payload)  # str goes as a text message
+                await ws.recv()
+
+        return roundtrip
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.ws.close()
+        self.server.close()
+        await self.server.wait_closed()
+
+
+class AiohttpPeers(Peers):
+    """aiohttp web server and ClientSession.ws_connect client."""
+
+    async def __aenter__(self) -> Roundtrip:
+        import aiohttp
+        from aiohttp import WSMsgType, web
+
+        async def echo(request: web.Request) -> web.WebSocketResponse:
+            ws = web.WebSocketResponse(max_msg_size=LIMIT)
+            await ws.prepare(request)
+            async for msg in ws:
+                if msg.type is WSMsgType.BINARY:
+                    await ws.send_bytes(msg.data)
+                elif msg.type is WSMsgType.TEXT:
+                    await ws.send_str(msg.data)
+            return ws
+
+        app = web.Application()
+        app.router.add_get("/", echo)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.session = aiohttp.ClientSession()
+        self.ws = ws = await self.session.ws_connect(f"http://127.0.0.1:{port}/", max_msg_size=LIMIT)
+
+        async def roundtrip(payload: Payload, count: int) -> None:
+            send = ws.send_str if isinstance(payload, str) else ws.send_bytes
+            for _ in range(count):
+                await send(payload)  # type: ignore[arg-type]
+                await ws.receive()
+
+        return roundtrip
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.ws.close()
+        await self.session.close()
+        await self.runner.cleanup()
+
+
+class TornadoPeers(Peers):
+    """tornado WebSocketHandler server and websocket_connect client."""
+
+    async def __aenter__(self) -> Roundtrip:
+        import tornado.httpserver
+        import tornado.netutil
+        import tornado.web
+        import tornado.websocket
+
+        class Echo(tornado.websocket.WebSocketHandler):
+            def on_message(self, message: Any) -> None:
+                self.write_message(message, binary=isinstance(message, bytes))
+
+        app = tornado.web.Application([("/", Echo)], websocket_max_message_size=LIMIT)
+        sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+        self.server = tornado.httpserver.HTTPServer(app)
+        self.server.add_sockets(sockets)
+        port = sockets[0].getsockname()[1]
+        self.conn = conn = await tornado.websocket.websocket_connect(f"ws://127.0.0.1:{port}/", max_message_size=LIMIT)
+
+        async def roundtrip(payload: Payload, count: int) -> None:
+            binary = isinstance(payload, bytes)
+            for _ in range(count):
+                await conn.write_message(payload, binary=binary)
+                await conn.read_message()
+
+        return roundtrip
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.conn.close()
+        self.server.stop()
+
+
+class AutobahnPeers(Peers):
+    """Autobahn's asyncio server and client protocols."""
+
+    async def __aenter__(self) -> Roundtrip:
+        from autobahn.asyncio.websocket import (
+            WebSocketClientFactory,
+            WebSocketClientProtocol,
+            WebSocketServerFactory,
+            WebSocketServerProtocol,
+        )
+
+        loop = asyncio.get_running_loop()
+        opened: "asyncio.Future[Any]" = loop.create_future()
+        queue: "asyncio.Queue[bytes]" = asyncio.Queue()
+
+        class Echo(WebSocketServerProtocol):
+            def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802,N803
+                self.sendMessage(payload, isBinary)
+
+        class Client(WebSocketClientProtocol):
+            def onOpen(self) -> None:  # noqa: N802
+                opened.set_result(self)
+
+            def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802,N803
+                queue.put_nowait(payload)
+
+        server_factory = WebSocketServerFactory()
+        server_factory.protocol = Echo
+        self.server = await loop.create_server(server_factory, "127.0.0.1", 0)
+        port = self.server.sockets[0].getsockname()[1]
+        client_factory = WebSocketClientFactory(f"ws://127.0.0.1:{port}/")
+        client_factory.protocol = Client
+        self.transport, _ = await loop.create_connection(client_factory, "127.0.0.1", port)
+        client = await asyncio.wait_for(opened, 10)
+
+        async def roundtrip(payload: Payload, count: int) -> None:
+            binary = isinstance(payload, bytes)
+            data = payload if isinstance(payload, bytes) else payload.encode()
+            for _ in range(count):
+                client.sendMessage(data, isBinary=binary)
+                await queue.get()
+
+        return roundtrip
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.transport.close()
+        self.server.close()
+
+
+SERVER_CODE = """
+import asyncio, sys
+from websockets.asyncio.server import serve
+
+async def echo(ws):
+    async for message in ws:
+        await ws.send(message)
+
+async def main():
+    async with serve(echo, "127.0.0.1", 0, max_size=%d, ping_interval=None, compression=None) as server:
+        print(list(server.sockets)[0].getsockname()[1], flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main())
+""" % LIMIT
+
+
+class WebsocketClientPeers(Peers):
+    """websocket-client (synchronous) against a websockets server in a child process.
+
+    The server runs elsewhere so that the CPU clock measures the client alone,
+    the only side the patch changes, and no GIL is shared with it.
+    """
+
+    async def __aenter__(self) -> Roundtrip:
+        import websocket
+
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", SERVER_CODE, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE
+        )
+        assert self.proc.stdout is not None
+        port = int(await asyncio.wait_for(self.proc.stdout.readline(), 30))
+        self.client = client = websocket.create_connection(f"ws://127.0.0.1:{port}/", timeout=60)
+
+        async def roundtrip(payload: Payload, count: int) -> None:
+            send = client.send if isinstance(payload, str) else client.send_binary
+            for _ in range(count):  # blocking calls: this loop has nothing else to run
+                send(payload)
+                client.recv()
+
+        return roundtrip
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.client.close()
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except asyncio.TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+
+
+LIBRARIES: Dict[str, type] = {
+    "wsproto": WsprotoPeers,
+    "websockets": WebsocketsPeers,
+    "aiohttp": AiohttpPeers,
+    "tornado": TornadoPeers,
+    "autobahn": AutobahnPeers,
+    "websocket-client": WebsocketClientPeers,
+}
+
+
+# ---- timing -----------------------------------------------------------------------------------
+
+
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def make_payload(size: int, text: bool) -> Payload:
+    """Random bytes, or text of ``size`` UTF-8 bytes (mostly ASCII, some 2-4 byte characters)."""
+    if not text:
+        return os.urandom(size)
+    sample = "WebSocket h\u00e9llo w\u00f6rld \u20ac \U0001f600 0123456789 ".encode()
+    return (sample * (size // len(sample) + 1))[:size].decode("utf-8", "ignore")
+
+
+async def time_library(
+    name: str, sizes: List[int], repeat: int, scale: float, clock: str = "cpu", text: bool = False
+) -> List[Dict[str, Any]]:
+    """Best-of-``repeat`` seconds per (size, patched) for one library."""
+    now = CLOCKS[clock]
+    rows = []
+    compat.unpatch(name)
+    async with LIBRARIES[name]() as roundtrip:
+        for size in sizes:
+            payload = make_payload(size, text)
+            count = max(2, int(COUNTS[size] * scale))
+            await roundtrip(payload, 2)  # warm up both paths
+            best = {False: float("inf"), True: float("inf")}
+            for _ in range(repeat):
+                for patched in (False, True):
+                    if patched:
+                        compat.patch(name)
+                    try:
+                        start = now()
+                        await asyncio.wait_for(roundtrip(payload, count), 120)
+                        best[patched] = min(best[patched], now() - start)
+                    finally:
+                        compat.unpatch(name)
+            row: Dict[str, Any] = {"library": name, "kind": "text" if text else "binary", "size": size, "messages": count}
+            for patched, label in ((False, "unpatched"), (True, "patched")):
+                row[f"{label}_msg_s"] = count / best[patched]
+                row[f"{label}_mb_s"] = count * size / best[patched] / 1e6
+            row["speedup"] = best[False] / best[True]
+            rows.append(row)
+    return rows
+
+
+def size_label(size: int) -> str:
+    return next(label for label, value in SIZES.items() if value == size)
+
+
+def print_table(rows: List[Dict[str, Any]]) -> None:
+    head = f"{'library':<17} {'kind':<6} {'size':>6} {'unpatched msg/s':>16} {'MB/s':>9} {'patched msg/s':>14} {'MB/s':>9} {'speedup':>8}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(
+            f"{r['library']:<17} {r['kind']:<6} {size_label(r['size']):>6} {r['unpatched_msg_s']:>16,.0f} {r['unpatched_mb_s']:>9,.1f} "
+            f"{r['patched_msg_s']:>14,.0f} {r['patched_mb_s']:>9,.1f} {r['speedup']:>7.2f}x"
+        )
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--libs", default=",".join(LIBRARIES), help="comma-separated libraries")
+    parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated: " + ", ".join(SIZES))
+    parser.add_argument("--repeat", type=int, default=3, help="timings per case; the best is kept")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply the message counts")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="CPU time of this process or elapsed time")
+    parser.add_argument("--kinds", default="binary", help="comma-separated message kinds: binary, text")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+
+    sizes = [SIZES[s] for s in args.sizes.split(",")]
+    rows: List[Dict[str, Any]] = []
+    skipped: List[Tuple[str, str]] = []
+    for name in args.libs.split(","):
+        try:
+            for kind in args.kinds.split(","):
+                rows += asyncio.run(time_library(name, sizes, args.repeat, args.scale, args.clock, kind == "text"))
+        except (ImportError, compat.CompatError) as exc:
+            skipped.append((name, f"{type(exc).__name__}: {exc}"))
+    info = wsframe.backend_info()
+    if args.json:
+        report = {"backend": info, "clock": args.clock, "versions": compat.versions(), "rows": rows, "skipped": skipped}
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"wsframe backend={info['backend']} mask={info['mask_kernel']} utf8={info['utf8_kernel']}; {info['python']}")
+    print(f"clock: {args.clock} ({'CPU seconds of client+server' if args.clock == 'cpu' else 'elapsed seconds'}), best of {args.repeat}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in compat.versions().items()))
+    print_table(rows)
+    for name, why in skipped:
+        print(f"skipped {name}: {why}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
