@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import struct
 from operator import index
-from typing import Any, Optional, Union
+from typing import Any, Optional, Tuple, Union
 
 from . import _reasons
 from ._py_mask import as_bytes_view, mask_bytes
@@ -28,7 +28,7 @@ __all__ = [
 
 #: Opcode member for each defined value 0..15, the plain int for reserved ones,
 #: so nobody calls the enum constructor per frame.
-OPCODES = tuple(Opcode(i) if i in Opcode._value2member_map_ else i for i in range(16))
+OPCODES: Tuple[Any, ...] = tuple(Opcode(i) if i in Opcode._value2member_map_ else i for i in range(16))
 
 _MAX_LENGTH = (1 << 63) - 1
 _new = object.__new__
@@ -45,6 +45,16 @@ class FrameHeader:
 
     __slots__ = ("fin", "rsv1", "rsv2", "rsv3", "opcode", "masked", "length", "mask", "size")
 
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+    opcode: int
+    masked: bool
+    length: int
+    mask: Optional[bytes]
+    size: int
+
     def __init__(
         self,
         fin: bool,
@@ -57,16 +67,17 @@ class FrameHeader:
         mask: Optional[bytes],
         size: int,
     ) -> None:
-        op = index(opcode)
+        if isinstance(opcode, int) and 0 <= opcode <= 15:
+            opcode = OPCODES[opcode]
         _set(self, "fin", bool(fin))
         _set(self, "rsv1", bool(rsv1))
         _set(self, "rsv2", bool(rsv2))
         _set(self, "rsv3", bool(rsv3))
-        _set(self, "opcode", OPCODES[op] if 0 <= op <= 15 else op)
+        _set(self, "opcode", opcode)
         _set(self, "masked", bool(masked))
-        _set(self, "length", index(length))
-        _set(self, "mask", None if mask is None else bytes(mask))
-        _set(self, "size", index(size))
+        _set(self, "length", length)
+        _set(self, "mask", mask)
+        _set(self, "size", size)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"FrameHeader is immutable (cannot set {name!r})")
@@ -74,14 +85,14 @@ class FrameHeader:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"FrameHeader is immutable (cannot delete {name!r})")
 
-    def _fields(self) -> tuple:
+    def _fields(self) -> Tuple[Any, ...]:
         return (self.fin, self.rsv1, self.rsv2, self.rsv3, self.opcode,
                 self.masked, self.length, self.mask, self.size)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not FrameHeader:
             return NotImplemented
-        return self._fields() == other._fields()  # type: ignore[attr-defined]
+        return self._fields() == other._fields()
 
     def __hash__(self) -> int:
         return hash(self._fields())
@@ -108,6 +119,13 @@ class _FrameSlots:
 
     __slots__ = ("opcode", "payload", "fin", "rsv1", "rsv2", "rsv3")
 
+    opcode: Opcode
+    payload: bytes
+    fin: bool
+    rsv1: bool
+    rsv2: bool
+    rsv3: bool
+
 
 class Frame(_FrameSlots):
     """A frame, or a whole message when the parser reassembles. Immutable.
@@ -127,8 +145,11 @@ class Frame(_FrameSlots):
         rsv2: bool = False,
         rsv3: bool = False,
     ) -> None:
-        op = index(opcode)
-        _set(self, "opcode", Opcode(op))  # ValueError for a reserved opcode
+        if isinstance(opcode, int) and 0 <= opcode <= 15:
+            opcode = OPCODES[opcode]
+        if not isinstance(opcode, Opcode):
+            opcode = Opcode(opcode)  # ValueError for a reserved opcode
+        _set(self, "opcode", opcode)
         _set(self, "payload", bytes(as_bytes_view(payload)))
         _set(self, "fin", bool(fin))
         _set(self, "rsv1", bool(rsv1))
@@ -141,13 +162,13 @@ class Frame(_FrameSlots):
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"Frame is immutable (cannot delete {name!r})")
 
-    def _fields(self) -> tuple:
+    def _fields(self) -> Tuple[Any, ...]:
         return (self.opcode, self.payload, self.fin, self.rsv1, self.rsv2, self.rsv3)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not Frame:
             return NotImplemented
-        return self._fields() == other._fields()  # type: ignore[attr-defined]
+        return self._fields() == other._fields()
 
     def __hash__(self) -> int:
         return hash(self._fields())
@@ -162,7 +183,7 @@ class Frame(_FrameSlots):
         )
 
 
-def new_frame(opcode: Opcode, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> Frame:
+def new_frame(opcode: Any, payload: bytes, fin: bool, rsv1: bool, rsv2: bool, rsv3: bool) -> Frame:
     """Build a Frame from already checked values (internal fast path)."""
     frame = _FrameSlots()
     frame.opcode = opcode
@@ -172,7 +193,7 @@ def new_frame(opcode: Opcode, payload: bytes, fin: bool, rsv1: bool, rsv2: bool,
     frame.rsv2 = rsv2
     frame.rsv3 = rsv3
     frame.__class__ = Frame
-    return frame  # type: ignore[return-value]
+    return frame  # type: ignore[return-value]  # its class is Frame now
 
 
 def decode_frame_header(data: Buffer, offset: int = 0) -> Optional[FrameHeader]:

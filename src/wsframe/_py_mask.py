@@ -9,7 +9,7 @@ Python operations per call, never a per-byte loop.
 
 from __future__ import annotations
 
-from typing import Union
+from typing import Any, Tuple, Union
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -112,7 +112,7 @@ def apply_mask_inplace(buf: Buffer, mask: Buffer, offset: int = 0) -> None:
         TypeError: ``buf`` is read-only or an argument is not a buffer.
         ValueError: ``mask`` is not 4 bytes or ``offset`` is negative.
     """
-    view = memoryview(buf)  # type: ignore[arg-type]
+    view = memoryview(buf)
     if view.readonly:
         raise TypeError("apply_mask_inplace needs a writable buffer")
     key = _check_key(mask)
@@ -122,19 +122,20 @@ def apply_mask_inplace(buf: Buffer, mask: Buffer, offset: int = 0) -> None:
         flat[:] = mask_bytes(flat, key, phase)
         return
     result = mask_bytes(view.tobytes(), key, phase)
+    fmt: Any = view.format  # any struct format; typeshed lists literals only
     if view.ndim == 1:
         # Strided 1-D view: slice assignment writes each item to its place.
-        view[:] = memoryview(result).cast(view.format)
+        view[:] = memoryview(result).cast(fmt)
         return
     # Multi-dimensional, non-contiguous: write item by item (rare; still bounded).
-    items = memoryview(result).cast(view.format, view.shape)
+    items = memoryview(result).cast(fmt, view.shape or ())
     _write_nd(view, items, ())
 
 
-def _write_nd(dst: memoryview, src: memoryview, index: tuple) -> None:
+def _write_nd(dst: memoryview, src: memoryview, index: Tuple[int, ...]) -> None:
     """Copy ``src`` into ``dst`` element-wise over every index of their shape."""
     depth = len(index)
-    for i in range(dst.shape[depth]):
+    for i in range((dst.shape or ())[depth]):
         idx = index + (i,)
         if depth + 1 == dst.ndim:
             dst[idx] = src[idx]

@@ -319,7 +319,7 @@ class FrameParser:
                 else:
                     frame.rsv1 = frame.rsv2 = frame.rsv3 = False
                 frame.__class__ = frame_cls
-                append(frame)
+                append(frame)  # type: ignore[arg-type]  # its class is Frame now
                 pos = stop
                 continue
 
@@ -470,7 +470,7 @@ class FrameParser:
                 self._m_parts.append(payload)
                 payload = b"".join(self._m_parts)
             r1, r2, r3 = self._m_rsv
-            frames.append(new_frame(self._m_op, payload, True, r1, r2, r3))  # type: ignore[arg-type]
+            frames.append(new_frame(self._m_op, payload, True, r1, r2, r3))
         else:
             frames.append(new_frame(OPCODES[op], payload, fin, rsv1, rsv2, rsv3))
         if fin:

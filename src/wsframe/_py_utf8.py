@@ -56,6 +56,7 @@ def utf8_step(pending: bytes, chunk: Buffer, final: bool) -> Tuple[int, bytes]:
         error's offset counted from the start of ``pending``. With ``final``
         set, an unfinished code point at the end is an error at its start.
     """
+    data: Buffer
     if pending:
         data = pending + chunk
     else:
