@@ -6,8 +6,8 @@
  *
  *   make -C tests/c bench && tests/c/build/bench_kernels [seconds-per-case]
  *
- * Each case repeats the kernel for ~0.05 s (default) and keeps the best of
- * 3 rounds, so background noise inflates times but never deflates them.
+ * Each case runs for ~0.05 s (default) in 40 rounds and keeps the best
+ * round, so background noise inflates times but never deflates them.
  */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -53,22 +53,25 @@ static void run_once(int kind, uint8_t *dst, const uint8_t *src, size_t n)
     }
 }
 
-/* Best-of-3 throughput in GB/s (1e9 bytes per second). */
+/* Throughput in GB/s (1e9 bytes per second): the best of many short
+ * rounds, so that on a shared machine an interruption spoils one round,
+ * not the result. */
 static double measure(int kind, uint8_t *dst, const uint8_t *src, size_t n)
 {
+    const int rounds = 40;
+    double round_time = budget / rounds, t;
     size_t reps = 1;
-    double t;
-    for (;;) {   /* find a repeat count that fills the time budget */
+    for (;;) {   /* find a repeat count that fills one round */
         t = now();
         for (size_t r = 0; r < reps; r++)
             run_once(kind, dst, src, n);
         t = now() - t;
-        if (t > budget / 4 || reps > ((size_t)1 << 40))
+        if (t > round_time / 2 || reps > ((size_t)1 << 40))
             break;
-        reps *= 4;
+        reps *= 2;
     }
     double best = t;
-    for (int round = 0; round < 3; round++) {
+    for (int round = 0; round < rounds; round++) {
         t = now();
         for (size_t r = 0; r < reps; r++)
             run_once(kind, dst, src, n);

@@ -6,47 +6,21 @@
 #include <immintrin.h>
 
 #include "wsf_internal.h"
-
-/* Up to 31 bytes without a loop over bytes: one 16-, 8-, 4-byte step each
- * and at most 3 single bytes. Every step is a multiple of 4 bytes, so the
- * key phase only matters for the final bytes. */
-static inline void mask_short(uint8_t *dst, const uint8_t *src, size_t len,
-                              uint64_t k)
-{
-    size_t i = 0;
-    if (len & 16) {
-        __m128i kv = _mm_set1_epi64x((long long)k);
-        _mm_storeu_si128((__m128i *)dst, _mm_xor_si128(_mm_loadu_si128((const __m128i *)src), kv));
-        i = 16;
-    }
-    if (len & 8) {
-        wsf_store64(dst + i, wsf_load64(src + i) ^ k);
-        i += 8;
-    }
-    if (len & 4) {
-        uint32_t w;
-        memcpy(&w, src + i, 4);
-        w ^= (uint32_t)k;   /* both halves of k are the same 4 bytes */
-        memcpy(dst + i, &w, 4);
-        i += 4;
-    }
-    for (size_t j = 0; i < len; i++, j++)
-        dst[i] = (uint8_t)(src[i] ^ wsf_key_byte(k, j));
-}
+#include "mask_short.h"
 
 void wsf_mask_avx2(uint8_t *dst, const uint8_t *src, size_t len,
                    const uint8_t key[4], size_t phase)
 {
     uint64_t kw = wsf_key64(key, phase);
     if (len < 32) {
-        mask_short(dst, src, len, kw);
+        wsf_mask_short(dst, src, len, kw);
         return;
     }
     size_t i = 0;
     if (len >= 256) {
         /* Head up to a 32-byte boundary of dst, then re-rotate the key. */
         size_t head = (size_t)(-(uintptr_t)dst) & 31;
-        mask_short(dst, src, head, kw);
+        wsf_mask_short(dst, src, head, kw);
         i = head;
         kw = wsf_key64(key, phase + head);
     }
@@ -65,6 +39,6 @@ void wsf_mask_avx2(uint8_t *dst, const uint8_t *src, size_t len,
         __m256i a = _mm256_loadu_si256((const __m256i *)(src + i));
         _mm256_storeu_si256((__m256i *)(dst + i), _mm256_xor_si256(a, k));
     }
-    mask_short(dst + i, src + i, len - i, kw);
+    wsf_mask_short(dst + i, src + i, len - i, kw);
 }
 #endif
