@@ -98,3 +98,11 @@ def test_missing_subcommand_is_a_placeholder(monkeypatch: pytest.MonkeyPatch, ca
     monkeypatch.setitem(cli.SUBCOMMANDS, "later", ("wsframe.cli._not_written_yet", "arrives later"))
     assert cli.main(["later", "--any", "args"]) == 2
     assert "not available yet" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not wsframe.HAS_C_EXTENSION, reason="needs the compiled backend")
+def test_bench_simd_reruns_with_forced_level() -> None:
+    proc = _run(["bench", "--simd", "generic", "--quick", "--budget-ms", "1", "--no-peers", "--filter", "mask in place 125 B"])
+    assert proc.returncode == 0, proc.stderr
+    assert "forced by WSFRAME_FORCE_SIMD=generic" in proc.stdout
+    assert "mask generic" in proc.stdout

@@ -81,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``python -m wsframe`` and of the ``wsframe`` script."""
     parser = build_parser()
-    args, extra = parser.parse_known_args(list(argv) if argv is not None else None)
+    given = list(argv) if argv is not None else sys.argv[1:]
+    args, extra = parser.parse_known_args(given)
+    args.argv = given  # for commands that re-run themselves (bench --simd)
     if extra and not getattr(args, "_placeholder", False):  # a placeholder takes any arguments
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:

@@ -31,7 +31,7 @@ SIMD_LEVELS = ("generic", "sse2", "avx2", "avx512")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``bench``."""
-    parser.add_argument("--quick", action="store_true", help="fewer sizes and shorter rounds (about 20 s)")
+    parser.add_argument("--quick", action="store_true", help="fewer sizes and shorter rounds (a few seconds)")
     parser.add_argument("--json", metavar="FILE", help="write every number (and the environment) as JSON")
     parser.add_argument("--plot", metavar="FILE.png", help="draw the results (needs matplotlib: pip install 'wsframe[plot]')")
     parser.add_argument("--filter", metavar="SUBSTR", action="append", default=[], help="only rows whose 'operation size content implementation' contains SUBSTR (repeatable, all must match; case-insensitive)")
@@ -46,7 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--budget-ms", type=float, default=None, help=argparse.SUPPRESS)
 
 
-def _rerun_with_simd(level: str) -> int:
+def _rerun_with_simd(level: str, given: List[str]) -> int:
     """Run this command again in a child with WSFRAME_FORCE_SIMD=level.
 
     The extension reads the variable at import and it is already imported
@@ -54,7 +54,7 @@ def _rerun_with_simd(level: str) -> int:
     """
     argv: List[str] = []
     skip = False
-    for arg in sys.argv[1:]:
+    for arg in given:
         if skip:
             skip = False
             continue
@@ -147,7 +147,7 @@ def _load(path: str) -> Tuple[dict, List[Result], Dict[str, str], Budget]:
 def run(args: argparse.Namespace) -> int:
     """Run the matrix; print, and write JSON / plot when asked. Returns an exit code."""
     if args.simd and args.simd != "all" and os.environ.get("WSFRAME_FORCE_SIMD") != args.simd:
-        return _rerun_with_simd(args.simd)
+        return _rerun_with_simd(args.simd, list(getattr(args, "argv", None) or sys.argv[1:]))
     if args.from_json:
         env, results, missing, budget = _load(args.from_json)
         print(info.describe(env))
