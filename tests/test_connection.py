@@ -377,7 +377,9 @@ def test_close_without_code_and_twice() -> None:
     assert server_frames(server.data_to_send())[0].payload == b""
 
 
-@pytest.mark.parametrize("code, reason", [(1005, ""), (1006, ""), (1015, ""), (999, ""), (1004, ""), (5000, ""), (1000, "x" * 124)])
+@pytest.mark.parametrize(
+    "code, reason", [(1005, ""), (1006, ""), (1015, ""), (999, ""), (1004, ""), (5000, ""), (1000, "x" * 124)]
+)
 def test_close_refuses_bad_codes(code: int, reason: str) -> None:
     client, _ = pair()
     with pytest.raises(ValueError):
@@ -539,7 +541,9 @@ def test_extension_negotiated_and_applied() -> None:
     client.send_text("héllo", fragment_size=2)
     client.send_binary(b"plain:as is")
     data = client.data_to_send()
-    frames = FrameParser(is_server=True, reassemble=False, rsv_allowed=(True, False, False), validate_utf8=False).feed(data)
+    frames = FrameParser(is_server=True, reassemble=False, rsv_allowed=(True, False, False), validate_utf8=False).feed(
+        data
+    )
     assert frames[0].rsv1 and not frames[1].rsv1 and not frames[-1].rsv1
     server.receive_data(data)
     assert server.events() == [TextMessage("héllo"), BinaryMessage(b"plain:as is")]
@@ -610,11 +614,7 @@ def test_control_frames_between_messages_in_one_read() -> None:
 
 def test_ping_between_fragments() -> None:
     client, server = pair()
-    data = (
-        frame(Opcode.TEXT, b"he", fin=False)
-        + frame(Opcode.PING, b"mid")
-        + frame(Opcode.CONTINUATION, b"llo")
-    )
+    data = frame(Opcode.TEXT, b"he", fin=False) + frame(Opcode.PING, b"mid") + frame(Opcode.CONTINUATION, b"llo")
     server.receive_data(data)
     assert server.events() == [Ping(b"mid"), TextMessage("hello")]
 

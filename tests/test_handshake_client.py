@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import List, Tuple
+from typing import Sequence, Tuple
 
 import pytest
 
@@ -40,11 +40,11 @@ class TagClient(ClientExtensionFactory):
         return Tagged()
 
 
-def good_response(key: str, extra: List[Tuple[str, str]] = []) -> Response:
+def good_response(key: str, extra: Sequence[Tuple[str, str]] = ()) -> Response:
     return Response(
         101,
         "Switching Protocols",
-        [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept_key(key))] + extra,
+        [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Accept", accept_key(key))] + list(extra),
     )
 
 

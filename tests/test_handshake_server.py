@@ -167,7 +167,7 @@ class TagFactory(ServerExtensionFactory):
 
 
 def test_extension_negotiation() -> None:
-    headers = BASE + [("Sec-WebSocket-Extensions", "x-other, x-tag; refuse, x-tag; level=\"3\"; flag")]
+    headers = BASE + [("Sec-WebSocket-Extensions", 'x-other, x-tag; refuse, x-tag; level="3"; flag')]
     ok = accept(make(headers), extensions=[TagFactory()])
     assert len(ok.extensions) == 1 and ok.extensions[0].params == [("level", "3"), ("flag", None)]
     assert parse_response(ok.response).headers.get("Sec-WebSocket-Extensions") == "x-tag; ok=1"

@@ -8,6 +8,7 @@ timeout; nothing asserts on timings.
 
 from __future__ import annotations
 
+import functools
 import socket
 import threading
 from typing import Any, Callable, Iterator, List
@@ -100,7 +101,9 @@ def test_websockets_client(wsframe_server: ThreadedServer) -> None:
     from websockets.sync.client import connect as ws_connect
 
     uri = f"ws://127.0.0.1:{wsframe_server.port}/room?x=1"
-    with ws_connect(uri, subprotocols=["chat.v2", "other"], max_size=BIG, open_timeout=TIMEOUT, close_timeout=TIMEOUT) as ws:
+    with ws_connect(
+        uri, subprotocols=["chat.v2", "other"], max_size=BIG, open_timeout=TIMEOUT, close_timeout=TIMEOUT
+    ) as ws:
         assert ws.subprotocol == "chat.v2"
         for message in ["hello", "", b"", b"\x00\xff" * 10, "é" * 1000]:
             ws.send(message)
@@ -141,7 +144,7 @@ def test_websockets_client_too_big_gets_1009() -> None:
     from websockets.exceptions import ConnectionClosedError
     from websockets.sync.client import connect as ws_connect
 
-    handler: Callable[[socket.socket], object] = lambda s: wsframe_server_handler(s, max_message_size=1000)
+    handler = functools.partial(wsframe_server_handler, max_message_size=1000)
     with ThreadedServer(handler) as server:
         with ws_connect(f"ws://127.0.0.1:{server.port}/", open_timeout=TIMEOUT, close_timeout=TIMEOUT) as ws:
             ws.send(b"x" * 1001)
@@ -155,7 +158,7 @@ def test_websockets_client_refused_origin() -> None:
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect as ws_connect
 
-    handler: Callable[[socket.socket], object] = lambda s: wsframe_server_handler(s, origins=["https://good.example"])
+    handler = functools.partial(wsframe_server_handler, origins=["https://good.example"])
     with ThreadedServer(handler) as server:
         with pytest.raises(InvalidStatus) as info:
             ws_connect(f"ws://127.0.0.1:{server.port}/", origin="https://evil.example", open_timeout=TIMEOUT)
@@ -232,9 +235,7 @@ GOOD_REQUEST = build_request("127.0.0.1", key="dGhlIHNhbXBsZSBub25jZQ==").data
     ],
 )
 def test_hostile_handshakes_over_socket(request_: bytes, status: int) -> None:
-    handler: Callable[[socket.socket], object] = lambda s: wsframe_server_handler(
-        s, origins=[None, "https://good.example"]
-    )
+    handler = functools.partial(wsframe_server_handler, origins=[None, "https://good.example"])
     with ThreadedServer(handler) as server:
         sock = connect(server.port)
         try:

@@ -506,9 +506,7 @@ class Connection:
             try:
                 if opcode == _TEXT:
                     if extension is None:
-                        events.append(
-                            ev.TextMessage(frame.payload if self._text_as_bytes else frame.payload.decode())
-                        )
+                        events.append(ev.TextMessage(frame.payload if self._text_as_bytes else frame.payload.decode()))
                     else:
                         events.append(ev.TextMessage(self._decoded_text(frame)))
                 elif opcode == _BINARY:

@@ -133,7 +133,9 @@ class ServerExtensionFactory:
 
     name: str = ""
 
-    def accept(self, params: ExtensionParams, accepted: Sequence[Extension]) -> Optional[Tuple[ExtensionParams, Extension]]:
+    def accept(
+        self, params: ExtensionParams, accepted: Sequence[Extension]
+    ) -> Optional[Tuple[ExtensionParams, Extension]]:
         """Accept one offer of this extension, or decline it.
 
         Args:

@@ -117,7 +117,9 @@ class Request:
 
     __slots__ = ("method", "target", "version", "headers")
 
-    def __init__(self, method: str, target: str, headers: Union[Headers, HeaderPairs], version: str = "HTTP/1.1") -> None:
+    def __init__(
+        self, method: str, target: str, headers: Union[Headers, HeaderPairs], version: str = "HTTP/1.1"
+    ) -> None:
         self.method: str = method
         self.target: str = target
         self.version: str = version
