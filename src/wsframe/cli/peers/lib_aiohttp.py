@@ -12,6 +12,7 @@ __all__ = ["add_aiohttp"]
 
 
 def add_aiohttp(cat: Catalog) -> None:
+    """Add aiohttp's masks (compiled, pure), readers (compiled, pure) and writer."""
     try:
         from aiohttp._websocket import helpers as aio_helpers
     except ImportError as exc:

@@ -15,6 +15,7 @@ __all__ = ["add_picows"]
 
 
 def add_picows(cat: Catalog) -> None:
+    """Add picows' parser (WSProtocol) and writer (WSTransport.send)."""
     try:
         from picows import picows as pw
     except ImportError as exc:

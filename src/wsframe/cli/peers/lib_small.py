@@ -8,6 +8,7 @@ __all__ = ["add_wsproto", "add_wsaccel", "add_tornado"]
 
 
 def add_wsproto(cat: Catalog) -> None:
+    """Add wsproto's pure-Python masker, FrameProtocol parser and encoder."""
     try:
         from wsproto.frame_protocol import FrameProtocol, XorMaskerSimple
     except ImportError as exc:
@@ -32,6 +33,7 @@ def add_wsproto(cat: Catalog) -> None:
 
 
 def add_wsaccel(cat: Catalog) -> None:
+    """Add wsaccel's compiled masker and UTF-8 validator."""
     try:
         from wsaccel.utf8validator import Utf8Validator
         from wsaccel.xormask import XorMaskerSimple
@@ -54,6 +56,7 @@ def add_wsaccel(cat: Catalog) -> None:
 
 
 def add_tornado(cat: Catalog) -> None:
+    """Add tornado's compiled websocket_mask (copy-out)."""
     try:
         from tornado.speedups import websocket_mask
     except ImportError as exc:

@@ -10,6 +10,7 @@ __all__ = ["add_websockets"]
 
 
 def add_websockets(cat: Catalog) -> None:
+    """Add websockets' masks (C speedups, pure), Protocol parser and Frame encoder."""
     try:
         from websockets import frames as ws_frames
         from websockets import utils as ws_utils

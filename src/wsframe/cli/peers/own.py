@@ -44,6 +44,7 @@ def _stream_validator(mod: Any, error: type) -> Callable[[Sequence[Any]], bool]:
 
 
 def add_wsframe(cat: Catalog, label: str, mod: Any) -> None:
+    """Add every operation of one wsframe backend module, named "wsframe <label>"."""
     from wsframe.errors import InvalidUTF8
 
     impl = f"wsframe {label}"

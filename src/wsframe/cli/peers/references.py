@@ -35,6 +35,7 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def add_references(cat: Catalog) -> None:
+    """Add the physical references (always available; numpy when installed)."""
     cat.add(
         "mask_copy",
         "memcpy",
