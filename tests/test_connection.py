@@ -647,3 +647,14 @@ def test_protocol_error_reason_survives_in_close_frame() -> None:
     server.receive_data(frame(Opcode.TEXT, b"\xff"))
     payload = server_frames(server.data_to_send())[0].payload
     assert payload[:2] == b"\x03\xef" and payload[2:].decode() == wsframe._reasons.INVALID_UTF8
+
+
+def test_client_refuses_garbage_and_huge_responses() -> None:
+    client = Connection("client", host="h", max_head_size=1024)
+    client.receive_data(b"HTTP/1.1 101 OK\r\n" + b"X: " + b"a" * 2000)
+    events = client.events()
+    assert isinstance(events[0], HandshakeRejected) and events[0].status == 0
+    assert events[0].error.status == 431 and client.should_close_transport
+    client = Connection("client", host="h")
+    client.receive_data(b"SSH-2.0-OpenSSH\r\n\r\n")
+    assert isinstance(client.events()[0], HandshakeRejected)

@@ -94,8 +94,9 @@ class HandshakeRejected(Event):
     refused (``status`` is its status) or its answer was invalid.
 
     Attributes:
-        status: the HTTP status sent (server) or received (client; 101 when
-            the 101 response itself was invalid).
+        status: the HTTP status sent (server) or received (client: 101 when
+            the 101 response itself was invalid, 0 when no response could be
+            parsed).
         error: the exception describing why.
         response: (client) the server's parsed response, when there was one.
     """
