@@ -24,8 +24,8 @@ __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 #: name -> (module, one-line help). Order is the order of ``--help``.
 SUBCOMMANDS: Dict[str, Tuple[str, str]] = {
     "bench": ("wsframe.cli.bench", "benchmark matrix: wsframe (C and Python) vs installed peers and physical references"),
-    "chat": ("wsframe.cli.chat", "interactive WebSocket client (asyncio layer)"),
-    "echo": ("wsframe.cli.echo", "WebSocket echo server (asyncio layer)"),
+    "chat": ("wsframe.chat.command", "real-time group chat demo: web page + WebSocket server (asyncio layer)"),
+    "echo": ("wsframe.aio.echo", "WebSocket echo server (asyncio layer)"),
 }
 
 #: The module behind ``python -m wsframe`` without a command.

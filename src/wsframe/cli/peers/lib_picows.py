@@ -37,7 +37,7 @@ def add_picows(cat: Catalog) -> None:
 
     def new_protocol(listener: Any) -> Any:
         async def build() -> Any:
-            return pw.WSProtocol(
+            return pw.WSProtocol(  # type: ignore[attr-defined]
                 None, "/", False, lambda request: listener, logger, False, None,
                 False, 20.0, 10.0, pw.WSAutoPingStrategy.PING_WHEN_IDLE, False,
                 1 << 20, None, 1 << 21,
@@ -73,7 +73,7 @@ def add_picows(cat: Catalog) -> None:
         loop = asyncio.new_event_loop()
         sink = SinkTransport()
         try:
-            transport = pw.WSTransport(False, sink, logger, loop)
+            transport = pw.WSTransport(False, sink, logger, loop)  # type: ignore[call-arg]
         finally:
             loop.close()
         return Prepared(transport.send, (pw.WSMsgType.BINARY, payload), output=lambda: sink.last)

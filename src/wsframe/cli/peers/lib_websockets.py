@@ -42,8 +42,8 @@ def add_websockets(cat: Catalog) -> None:
                     ws_frames.apply_mask = saved
                 events = proto.events_received()
                 for frame in events:  # the connection layer decodes text (validation)
-                    if frame.opcode is text_op:
-                        frame.data.decode()
+                    if frame.opcode is text_op:  # type: ignore[union-attr]
+                        bytes(frame.data).decode()  # type: ignore[union-attr]
                 return len(events)
 
             return Prepared(run, (stream_bytes,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from typing import Any, Callable, Optional, Sequence, Tuple
+from typing import Any, Callable, Optional, Sequence, Tuple, Type
 
 from ._base import OP_BINARY, STREAM_CHUNK, Catalog, Prepared, chunks
 
@@ -26,7 +26,7 @@ def load_backend(name: str) -> Tuple[Optional[Any], Optional[str]]:
         return None, f"{type(exc).__name__}: {exc}"
 
 
-def _stream_validator(mod: Any, error: type) -> Callable[[Sequence[Any]], bool]:
+def _stream_validator(mod: Any, error: Type[BaseException]) -> Callable[[Sequence[Any]], bool]:
     """Feed chunks to a fresh ``mod.Utf8Validator``; True when all valid."""
     validator_cls = mod.Utf8Validator
 
