@@ -26,7 +26,7 @@ typedef struct {
 static const wsf_level levels[LVL_COUNT] = {
     {"generic", wsf_mask_generic, wsf_utf8_check_generic, wsf_unmask_utf8_check_generic},
 #if WSF_X86_64
-    {"sse2", wsf_mask_sse2, NULL, NULL},
+    {"sse2", wsf_mask_sse2, wsf_utf8_check_sse2, wsf_unmask_utf8_check_sse2},
     {"avx2", wsf_mask_avx2, wsf_utf8_check_avx2, wsf_unmask_utf8_check_avx2},
     {"avx512", wsf_mask_avx512, wsf_utf8_check_avx512, wsf_unmask_utf8_check_avx512},
 #else

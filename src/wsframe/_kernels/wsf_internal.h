@@ -52,6 +52,8 @@ void wsf_mask_avx512(uint8_t *dst, const uint8_t *src, size_t len,
 int wsf_utf8_check_sse2(const uint8_t *s, size_t len, size_t *pos);
 int wsf_utf8_check_avx2(const uint8_t *s, size_t len, size_t *pos);
 int wsf_utf8_check_avx512(const uint8_t *s, size_t len, size_t *pos);
+int wsf_unmask_utf8_check_sse2(uint8_t *dst, const uint8_t *src, size_t len,
+                               const uint8_t key[4], size_t phase, size_t *pos);
 int wsf_unmask_utf8_check_avx2(uint8_t *dst, const uint8_t *src, size_t len,
                                const uint8_t key[4], size_t phase, size_t *pos);
 int wsf_unmask_utf8_check_avx512(uint8_t *dst, const uint8_t *src, size_t len,
