@@ -20,6 +20,7 @@ close timeouts and TLS. Works on uvloop's loop too.
 
 from __future__ import annotations
 
+from .broadcast import broadcast
 from .client import ClientConnection, Connect, connect, parse_uri
 from .connection import WebSocket
 from .exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK, InvalidURI
@@ -28,6 +29,7 @@ from .server import HTTPResponse, Server, ServerConnection, serve
 __all__ = [
     "serve",
     "connect",
+    "broadcast",
     "Server",
     "Connect",
     "WebSocket",
