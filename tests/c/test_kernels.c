@@ -248,6 +248,24 @@ static void test_utf8(void)
         check_utf8_case(text, pre + 2, 0, "pairs");
         check_utf8_case(text, pre + 3, 0, "triples");
     }
+    /* every 4-byte sequence over bytes at the class boundaries, placed to
+     * straddle 16/32/64-byte blocks (one-shot check only: it is many) */
+    static const uint8_t edge[] = {0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF,
+                                   0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xED, 0xEF, 0xF0, 0xF4, 0xF5, 0xFF};
+    size_t ne = sizeof edge / sizeof *edge, n = 0;
+    for (size_t a = 0; a < ne; a++)
+        for (size_t b = 0; b < ne; b++)
+            for (size_t c = 0; c < ne; c++)
+                for (size_t d = 0; d < ne; d++, n++) {
+                    size_t pre = 58 + n % 9, len = pre + 4, want_pos = 0, got_pos = 0;
+                    memset(text, 'x', pre);
+                    text[pre] = edge[a], text[pre + 1] = edge[b], text[pre + 2] = edge[c], text[pre + 3] = edge[d];
+                    int want = ref_utf8(text, len, &want_pos);
+                    int got = wsf_utf8_check(text, len, &got_pos);
+                    CHECK(got == want && (want == WSF_UTF8_OK || got_pos == want_pos),
+                          "quad %02x %02x %02x %02x at %zu: got %d@%zu want %d@%zu", edge[a], edge[b], edge[c],
+                          edge[d], pre, got, got_pos, want, want_pos);
+                }
 }
 
 /* Feed text split at the given cut points; the result must be what the
