@@ -16,7 +16,8 @@ other library talks to itself, so both ends are patched.
 Run (prints a table; ``--json`` for machine-readable output)::
 
     python benchmarks/bench_compat.py
-    python benchmarks/bench_compat.py --libs wsproto,aiohttp --repeat 5
+    python benchmarks/bench_compat.py --libs wsproto,aiohttp --repeat 5 --kinds binary,text
+    python benchmarks/bench_compat.py --micro   # the swapped functions alone
 
 MB/s counts the payload of one direction (MB = 10**6 bytes).
 """
@@ -359,33 +360,115 @@ def make_payload(size: int, text: bool) -> Payload:
 async def time_library(
     name: str, sizes: List[int], repeat: int, scale: float, clock: str = "cpu", text: bool = False
 ) -> List[Dict[str, Any]]:
-    """Best-of-``repeat`` seconds per (size, patched) for one library."""
+    """Best-of-``repeat`` seconds per (size, patched) for one library.
+
+    Peers are set up after patching (Autobahn, for one, makes its UTF-8
+    validator when a connection opens), and anew for every timing round.
+    """
     now = CLOCKS[clock]
-    rows = []
+    payloads = {size: make_payload(size, text) for size in sizes}
+    counts = {size: max(2, int(COUNTS[size] * scale)) for size in sizes}
+    best = {(size, patched): float("inf") for size in sizes for patched in (False, True)}
     compat.unpatch(name)
-    async with LIBRARIES[name]() as roundtrip:
-        for size in sizes:
-            payload = make_payload(size, text)
-            count = max(2, int(COUNTS[size] * scale))
-            await roundtrip(payload, 2)  # warm up both paths
-            best = {False: float("inf"), True: float("inf")}
-            for _ in range(repeat):
-                for patched in (False, True):
-                    if patched:
-                        compat.patch(name)
-                    try:
+    for _ in range(repeat):
+        for patched in (False, True):
+            if patched:
+                compat.patch(name)
+            try:
+                async with LIBRARIES[name]() as roundtrip:
+                    for size in sizes:
+                        await roundtrip(payloads[size], 2)  # warm up
                         start = now()
-                        await asyncio.wait_for(roundtrip(payload, count), 120)
-                        best[patched] = min(best[patched], now() - start)
-                    finally:
-                        compat.unpatch(name)
-            row: Dict[str, Any] = {"library": name, "kind": "text" if text else "binary", "size": size, "messages": count}
-            for patched, label in ((False, "unpatched"), (True, "patched")):
-                row[f"{label}_msg_s"] = count / best[patched]
-                row[f"{label}_mb_s"] = count * size / best[patched] / 1e6
-            row["speedup"] = best[False] / best[True]
-            rows.append(row)
+                        await asyncio.wait_for(roundtrip(payloads[size], counts[size]), 120)
+                        best[size, patched] = min(best[size, patched], now() - start)
+            finally:
+                compat.unpatch(name)
+    rows = []
+    for size in sizes:
+        count = counts[size]
+        row: Dict[str, Any] = {"library": name, "kind": "text" if text else "binary", "size": size, "messages": count}
+        for patched, label in ((False, "unpatched"), (True, "patched")):
+            row[f"{label}_msg_s"] = count / best[size, patched]
+            row[f"{label}_mb_s"] = count * size / best[size, patched] / 1e6
+        row["speedup"] = best[size, False] / best[size, True]
+        rows.append(row)
     return rows
+
+
+# ---- the replaced functions alone ------------------------------------------------------------
+
+
+def micro_pairs(size: int) -> List[Tuple[str, Callable[[], Any], Callable[[], Any]]]:
+    """(what, original call, our call) on the same ``size``-byte input."""
+    import array
+
+    from wsframe.compat import aiohttp as c_aiohttp
+    from wsframe.compat import autobahn as c_autobahn
+    from wsframe.compat import tornado as c_tornado
+    from wsframe.compat import websocket_client as c_wsclient
+    from wsframe.compat import websockets as c_websockets
+    from wsframe.compat import wsaccel as c_wsaccel
+    from wsframe.compat import wsproto as c_wsproto
+
+    data, key = os.urandom(size), os.urandom(4)
+    buf = bytearray(data)
+    text = make_payload(size, True).encode()  # type: ignore[union-attr]
+    pairs: List[Tuple[str, Callable[[], Any], Callable[[], Any]]] = []
+
+    def add(what: str, module: str, original: Callable[[Any], Callable[[], Any]], ours: Callable[[], Any]) -> None:
+        try:
+            pairs.append((what, original(__import__(module, fromlist=["_"])), ours))
+        except ImportError:
+            pass
+
+    add("websockets apply_mask", "websockets.speedups", lambda m: lambda: m.apply_mask(data, key),
+        lambda: c_websockets.apply_mask(data, key))
+    add("aiohttp websocket_mask", "aiohttp._websocket.helpers", lambda m: lambda: m.websocket_mask(key, buf),
+        lambda: c_aiohttp.websocket_mask(key, buf))
+    add("tornado websocket_mask", "tornado.util", lambda m: lambda: m._websocket_mask(key, data),
+        lambda: c_tornado.websocket_mask(key, data))
+    add("wsproto XorMaskerSimple", "wsproto.frame_protocol", lambda m: lambda: m.XorMaskerSimple(key).process(data),
+        lambda: c_wsproto.XorMaskerSimple(key).process(data))
+    add("wsaccel XorMaskerSimple", "wsaccel.xormask", lambda m: lambda: m.XorMaskerSimple(key).process(data),
+        lambda: c_wsaccel.XorMaskerSimple(key).process(data))
+    add("wsaccel Utf8Validator", "wsaccel.utf8validator", lambda m: lambda: m.Utf8Validator().validate(text),
+        lambda: c_wsaccel.Utf8Validator().validate(text))
+    add("autobahn masker", "autobahn.websocket.xormasker",
+        lambda m: lambda: m.create_xor_masker(key, size).process(data),
+        lambda: c_autobahn.create_xor_masker(key, size).process(data))
+    add("autobahn Utf8Validator", "autobahn.websocket.utf8validator", lambda m: lambda: m.Utf8Validator().validate(text),
+        lambda: c_autobahn.Utf8Validator().validate(text))
+    add("websocket-client ABNF.mask", "websocket._abnf", lambda m: lambda: m.ABNF.mask(key, data),
+        lambda: c_wsclient.abnf_mask(key, data))
+    add("websocket-client validate_utf8", "websocket._utils", lambda m: lambda: m._validate_utf8(text),
+        lambda: c_wsclient.validate_utf8(text))
+    del array
+    return pairs
+
+
+def run_micro(sizes: List[int], repeat: int) -> List[Dict[str, Any]]:
+    """Best-of-``repeat`` CPU microseconds per call, original vs ours."""
+    rows = []
+    for size in sizes:
+        calls = max(3, min(20000, 20_000_000 // (size * 4 + 2000)))
+        for what, original, ours in micro_pairs(size):
+            best = [float("inf"), float("inf")]
+            for _ in range(repeat):
+                for i, func in enumerate((original, ours)):
+                    start = time.process_time()
+                    for _ in range(calls):
+                        func()
+                    best[i] = min(best[i], (time.process_time() - start) / calls * 1e6)
+            rows.append({"what": what, "size": size, "original_us": best[0], "ours_us": best[1], "speedup": best[0] / best[1]})
+    return rows
+
+
+def print_micro(rows: List[Dict[str, Any]]) -> None:
+    head = f"{'function':<31} {'size':>6} {'original us':>12} {'ours us':>10} {'speedup':>9}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r['what']:<31} {size_label(r['size']):>6} {r['original_us']:>12,.2f} {r['ours_us']:>10,.2f} {r['speedup']:>8.1f}x")
 
 
 def size_label(size: int) -> str:
@@ -411,10 +494,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the message counts")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="CPU time of this process or elapsed time")
     parser.add_argument("--kinds", default="binary", help="comma-separated message kinds: binary, text")
+    parser.add_argument("--micro", action="store_true", help="time the replaced functions alone, not echoes")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
 
     sizes = [SIZES[s] for s in args.sizes.split(",")]
+    if args.micro:
+        micro = run_micro(sizes, args.repeat)
+        if args.json:
+            print(json.dumps({"backend": wsframe.backend_info(), "versions": compat.versions(), "micro": micro}, indent=2))
+        else:
+            print_micro(micro)
+        return 0
     rows: List[Dict[str, Any]] = []
     skipped: List[Tuple[str, str]] = []
     for name in args.libs.split(","):

@@ -15,6 +15,10 @@ difference from the NVX backend: after a failure NVX starts validating
 afresh while the reference (and we) keep failing until ``reset()``; Autobahn
 fails the connection on the first failure (close code 1007), so its protocol
 never sees the difference.
+
+Patch before opening connections: Autobahn makes a connection's UTF-8
+validator when the connection opens (maskers are made per frame, so those
+follow the patch at once).
 """
 
 from __future__ import annotations
