@@ -99,6 +99,26 @@ class BlockingWS:
             self._read()
         return event
 
+    def linger(self, timeout: float = 2.0, limit: int = 1 << 20) -> None:
+        """Discard input until the peer's EOF (bounded), after our FIN.
+
+        Closing a socket with unread input makes the kernel send RST, which
+        can destroy the response the peer has not read yet; reading to EOF
+        first avoids that (a "lingering close").
+        """
+        self.shutdown()
+        self.sock.settimeout(timeout)
+        deadline = time.monotonic() + timeout
+        total = 0
+        while not self.eof and total < limit and time.monotonic() < deadline:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            total += len(data)
+
     def close_socket(self) -> None:
         try:
             self.sock.close()

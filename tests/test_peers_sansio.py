@@ -56,8 +56,7 @@ def wsframe_server_handler(sock: socket.socket, **options: Any) -> List[object]:
     ws = BlockingWS(sock, Connection("server", **options))
     first = ws.next_event()
     if not isinstance(first, HandshakeAccepted):
-        while not ws.eof and not ws.conn.should_close_transport:
-            ws._read()
+        ws.linger()
         return ws.log
     while True:
         event = ws.next_event()
@@ -76,6 +75,7 @@ def wsframe_server_handler(sock: socket.socket, **options: Any) -> List[object]:
             ws.send("send_text", "got pong")
         elif isinstance(event, Closed):
             break
+    ws.linger()
     return ws.log
 
 
