@@ -1,0 +1,229 @@
+"""A real browser against the chat demo: headless Chromium opens the page,
+sends a message a Python client sees, sees the Python client's message, and
+rejoins its room after the server restarts.
+
+Chromium is driven over the DevTools protocol, itself a WebSocket, with our
+own client (wsframe.aio.connect). When Chromium is missing, a session fixture
+tries ``apt-get install -y chromium`` (as root, bounded in time); when that
+is impossible or Chromium will not start, the test is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+from typing import Any, Dict, Iterator, Optional
+
+import pytest
+
+from wsframe.aio import connect
+from wsframe.chat import ChatServer
+
+from aio_support import run
+
+INSTALL_TIMEOUT = 900  # seconds for apt-get (a cold install downloads ~100 MB)
+START_TIMEOUT = 60  # seconds for Chromium to print its DevTools address
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+
+
+def _find_browser() -> Optional[str]:
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _install_chromium() -> str:
+    """Try Debian's chromium package; return why not when it cannot be done."""
+    if shutil.which("apt-get") is None:
+        return "apt-get is not available"
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        return "not root, cannot apt-get install chromium"
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    command = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+        if done.returncode != 0:  # maybe the package lists are missing: update once
+            subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=INSTALL_TIMEOUT)
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"apt-get install chromium failed: {exc}"
+    if done.returncode != 0:
+        return f"apt-get install chromium failed: {done.stderr.strip()[-300:]}"
+    return ""
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[str]:
+    """A running headless Chromium; yields its DevTools browser WebSocket URL."""
+    path = _find_browser()
+    if path is None:
+        why = _install_chromium()
+        path = _find_browser()
+        if path is None:
+            pytest.skip(f"Chromium is not installed and could not be installed: {why or 'not found after install'}")
+    profile = tempfile.mkdtemp(prefix="wsframe-chromium-")
+    args = [
+        path, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--no-first-run", "--no-default-browser-check", "--disable-extensions",
+        "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
+        f"--user-data-dir={profile}", "about:blank",
+    ]
+    try:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    except OSError as exc:
+        pytest.skip(f"Chromium could not be started: {exc}")
+    watchdog = threading.Timer(START_TIMEOUT, proc.kill)
+    watchdog.start()
+    url = None
+    lines = []
+    try:
+        for line in proc.stderr:  # type: ignore[union-attr]
+            lines.append(line)
+            match = re.search(r"DevTools listening on (ws://\S+)", line)
+            if match:
+                url = match.group(1)
+                break
+    finally:
+        watchdog.cancel()
+    if url is None:
+        proc.kill()
+        proc.wait(10)
+        shutil.rmtree(profile, ignore_errors=True)
+        pytest.skip("Chromium did not start: " + "".join(lines)[-500:])
+    # Keep draining stderr so Chromium never blocks on a full pipe.
+    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+class DevTools:
+    """A minimal Chrome DevTools Protocol client over wsframe.aio."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.ids = itertools.count(1)
+        self.pending: Dict[int, asyncio.Future] = {}
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        async for raw in self.ws:
+            message = json.loads(raw)
+            waiter = self.pending.pop(message.get("id", -1), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(message)
+
+    async def call(self, method: str, params: Optional[dict] = None, session: Optional[str] = None) -> dict:
+        ident = next(self.ids)
+        request: Dict[str, Any] = {"id": ident, "method": method, "params": params or {}}
+        if session is not None:
+            request["sessionId"] = session
+        waiter = asyncio.get_running_loop().create_future()
+        self.pending[ident] = waiter
+        await self.ws.send(json.dumps(request))
+        reply = await asyncio.wait_for(waiter, 30)
+        if "error" in reply:
+            raise RuntimeError(f"{method}: {reply['error']}")
+        return reply["result"]
+
+    async def evaluate(self, session: str, expression: str) -> Any:
+        result = await self.call(
+            "Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True}, session
+        )
+        if "exceptionDetails" in result:
+            raise RuntimeError(f"page error: {result['exceptionDetails']}")
+        return result["result"].get("value")
+
+    async def wait_for(self, session: str, expression: str, what: str, steps: int = 600) -> Any:
+        """Poll a page expression until it is truthy (every 50 ms, bounded)."""
+        for _ in range(steps):
+            value = await self.evaluate(session, expression)
+            if value:
+                return value
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"the page never got there: {what}")
+
+    async def close(self) -> None:
+        self.reader.cancel()
+        await self.ws.close()
+
+
+async def next_message(ws) -> dict:
+    while True:
+        event = json.loads(await ws.recv())
+        if event["type"] == "message":
+            return event
+
+
+def test_chat_page_in_chromium(chromium: str) -> None:
+    async def main():
+        chat = ChatServer()
+        server = await chat.serve(port=0)
+        port = server.port
+        devtools = DevTools(await connect(chromium, max_size=64 << 20, ping_interval=None))
+        target = None
+        try:
+            page_url = f"http://127.0.0.1:{port}/?name=chromium&room=browsertest"
+            target = (await devtools.call("Target.createTarget", {"url": page_url}))["targetId"]
+            session = (await devtools.call("Target.attachToTarget", {"targetId": target, "flatten": True}))["sessionId"]
+            await devtools.wait_for(session, "window.chat && window.chat.room === 'browsertest'", "joined the room")
+
+            # A Python client in the same room.
+            ws = await connect(f"ws://127.0.0.1:{port}/ws")
+            await ws.send(json.dumps({"type": "join", "room": "browsertest", "name": "python"}))
+            await devtools.wait_for(session, "chat.members.includes('python')", "saw python join")
+
+            # Browser -> Python.
+            assert await devtools.evaluate(session, "chat.send('hello from chromium ✓')")
+            event = await asyncio.wait_for(next_message(ws), 20)
+            assert (event["name"], event["text"]) == ("chromium", "hello from chromium ✓")
+
+            # Python -> browser, in the page state and on screen.
+            await ws.send(json.dumps({"type": "message", "text": "hello from python"}))
+            await devtools.wait_for(
+                session,
+                "chat.messages.some(m => m.type === 'message' && m.name === 'python' && m.text === 'hello from python')",
+                "python's message in chat.messages",
+            )
+            assert "hello from python" in await devtools.evaluate(session, "document.getElementById('log').textContent")
+            await ws.close()
+
+            # The server restarts on the same port: the page reconnects and rejoins.
+            server.close()
+            await server.wait_closed()
+            await devtools.wait_for(session, "!chat.connected", "noticed the server went away")
+            server = await ChatServer().serve(port=port)
+            await devtools.wait_for(session, "chat.connected && chat.room === 'browsertest'", "rejoined after restart")
+            ws = await connect(f"ws://127.0.0.1:{port}/ws")
+            await ws.send(json.dumps({"type": "join", "room": "browsertest", "name": "python2"}))
+            assert await devtools.evaluate(session, "chat.send('back again')")
+            event = await asyncio.wait_for(next_message(ws), 20)
+            assert (event["name"], event["text"]) == ("chromium", "back again")
+            await ws.close()
+        finally:
+            if target is not None:
+                try:
+                    await devtools.call("Target.closeTarget", {"targetId": target})
+                except Exception:
+                    pass
+            await devtools.close()
+            server.close()
+            await server.wait_closed()
+
+    run(main(), timeout=120)
