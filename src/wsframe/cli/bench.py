@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import info
 from .peers import Adapter, adapters, load_backend
@@ -114,7 +114,7 @@ def _progress(result: Result) -> None:
     print(f"  {result.cell.label:<36} {result.impl:<24} {status}", file=sys.stderr, flush=True)
 
 
-def _measure(args: argparse.Namespace, env: dict) -> Tuple[List[Result], Dict[str, str], Budget]:
+def _measure(args: argparse.Namespace, env: Dict[str, Any]) -> Tuple[List[Result], Dict[str, str], Budget]:
     if args.budget_ms is not None:
         budget = Budget.from_ms(args.budget_ms, rounds=3)
     elif args.quick:
@@ -136,7 +136,7 @@ def _merge(results: List[Result], extra: List[Result]) -> List[Result]:
     return merged
 
 
-def _load(path: str) -> Tuple[dict, List[Result], Dict[str, str], Budget]:
+def _load(path: str) -> Tuple[Dict[str, Any], List[Result], Dict[str, str], Budget]:
     with open(path, encoding="utf-8") as f:
         saved = json.load(f)
     results = [Result(**r) for r in saved["results"]]
@@ -194,13 +194,13 @@ def run(args: argparse.Namespace) -> int:
     return status
 
 
-def _plot_title(env: dict) -> str:
-    kernels: Optional[dict] = env.get("c_kernels")
+def _plot_title(env: Dict[str, Any]) -> str:
+    kernels: Optional[Dict[str, Any]] = env.get("c_kernels")
     kernel = f"C kernels {kernels.get('mask')}/{kernels.get('utf8')}" if kernels else "no C backend"
     return f"wsframe {env['wsframe']} ({kernel}) - {env['cpu']} - {env['python']} - {env['date_utc']}"
 
 
-def _plot_notes(env: dict) -> str:
+def _plot_notes(env: Dict[str, Any]) -> str:
     """The environment, wrapped to fit the plot's text panel."""
     import textwrap
 

@@ -8,7 +8,8 @@ environment. Without matplotlib, :class:`PlotUnavailable` says how to get it.
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence
+import importlib
+from typing import Any, Dict, List, Optional, Sequence
 
 from .runner import Result, human_size
 
@@ -19,21 +20,18 @@ class PlotUnavailable(RuntimeError):
     """matplotlib is missing (or cannot draw here)."""
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
-    try:
-        import matplotlib
-
+def _pyplot() -> Any:
+    try:  # imported by name: an optional dependency, untyped where absent
+        matplotlib = importlib.import_module("matplotlib")
         matplotlib.use("Agg")  # files only; never needs a display
-        import matplotlib.pyplot as plt
+        plt = importlib.import_module("matplotlib.pyplot")
     except ImportError as exc:
         raise PlotUnavailable(f"matplotlib is not installed ({exc}); install it with: pip install 'wsframe[plot]'") from exc
     return plt
 
 
-def _null_formatter():  # type: ignore[no-untyped-def]
-    from matplotlib.ticker import NullFormatter
-
-    return NullFormatter()
+def _null_formatter() -> Any:
+    return importlib.import_module("matplotlib.ticker").NullFormatter()
 
 
 def _style(impl: str) -> Dict[str, object]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-__all__ = ["OPERATIONS", "STREAM_CHUNK", "OP_BINARY", "Unsupported", "Prepared", "Adapter", "Catalog", "chunks"]
+__all__ = ["OPERATIONS", "STREAM_CHUNK", "OP_BINARY", "Unsupported", "Prepared", "Adapter", "Catalog", "chunks", "load"]
 
 OPERATIONS: Tuple[str, ...] = ("mask_inplace", "mask_copy", "utf8", "parse", "encode")
 
@@ -70,3 +71,12 @@ def chunks(data: bytes) -> List[memoryview]:
     """``data`` cut into STREAM_CHUNK views (at least one, maybe empty)."""
     view = memoryview(data)
     return [view[i : i + STREAM_CHUNK] for i in range(0, max(len(data), 1), STREAM_CHUNK)]
+
+
+def load(module: str) -> Any:
+    """Import a peer's module by name (ImportError if absent).
+
+    Peers are optional and untyped, so they are imported dynamically: type
+    checkers see ``Any`` instead of failing where a peer is not installed.
+    """
+    return importlib.import_module(module)

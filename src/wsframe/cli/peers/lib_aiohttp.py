@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Callable, Optional
 
-from ._base import OP_BINARY, Catalog, Prepared
+from ._base import OP_BINARY, Catalog, Prepared, load
 from .fakes import AiohttpProtocolStub, SinkTransport
 
 __all__ = ["add_aiohttp"]
@@ -14,7 +13,7 @@ __all__ = ["add_aiohttp"]
 def add_aiohttp(cat: Catalog) -> None:
     """Add aiohttp's masks (compiled, pure), readers (compiled, pure) and writer."""
     try:
-        from aiohttp._websocket import helpers as aio_helpers
+        aio_helpers = load("aiohttp._websocket.helpers")
     except ImportError as exc:
         cat.missing["aiohttp"] = str(exc)
         return
@@ -22,7 +21,7 @@ def add_aiohttp(cat: Catalog) -> None:
     fast_mask = None
     for where in ("aiohttp._websocket.mask", "aiohttp._websocket.helpers", "aiohttp.http_websocket"):
         try:
-            fast_mask = getattr(importlib.import_module(where), "_websocket_mask_cython", None)
+            fast_mask = getattr(load(where), "_websocket_mask_cython", None)
         except ImportError:
             continue
         if fast_mask is not None:
@@ -37,7 +36,7 @@ def add_aiohttp(cat: Catalog) -> None:
 
     def reader(module: str) -> Optional[Callable[[bytes, int], Prepared]]:
         try:
-            mod = importlib.import_module(module)
+            mod = load(module)
             queue_cls, reader_cls = mod.WebSocketDataQueue, mod.WebSocketReader
         except (ImportError, AttributeError):
             return None
@@ -68,14 +67,14 @@ def add_aiohttp(cat: Catalog) -> None:
         cat.add("parse", "aiohttp py", "peer", pure, note=note)
 
     try:
-        from aiohttp._websocket.writer import WebSocketWriter
+        WebSocketWriter = load("aiohttp._websocket.writer").WebSocketWriter
     except ImportError as exc:
         cat.missing["aiohttp (writer)"] = str(exc)
         return
 
     def encode(payload: bytes) -> Prepared:
         sink = SinkTransport()
-        send_frame = WebSocketWriter(AiohttpProtocolStub(), sink, use_mask=False).send_frame  # type: ignore[arg-type]
+        send_frame = WebSocketWriter(AiohttpProtocolStub(), sink, use_mask=False).send_frame
 
         def run(data: bytes) -> None:
             coro = send_frame(data, OP_BINARY)

@@ -8,7 +8,7 @@ import asyncio
 import logging
 from typing import Any
 
-from ._base import Catalog, Prepared
+from ._base import Catalog, Prepared, load
 from .fakes import SinkTransport
 
 __all__ = ["add_picows"]
@@ -17,7 +17,7 @@ __all__ = ["add_picows"]
 def add_picows(cat: Catalog) -> None:
     """Add picows' parser (WSProtocol) and writer (WSTransport.send)."""
     try:
-        from picows import picows as pw
+        pw = load("picows.picows")
     except ImportError as exc:
         cat.missing["picows"] = str(exc)
         return
@@ -25,7 +25,9 @@ def add_picows(cat: Catalog) -> None:
     logger = logging.getLogger("wsframe.bench.picows")
     logger.disabled = True
 
-    class Sink(pw.WSListener):  # type: ignore[misc,name-defined]
+    listener_base: Any = pw.WSListener
+
+    class Sink(listener_base):  # type: ignore[misc, unused-ignore]
         """Counts frames and decodes text ones, as an application would."""
 
         count = 0
@@ -37,7 +39,7 @@ def add_picows(cat: Catalog) -> None:
 
     def new_protocol(listener: Any) -> Any:
         async def build() -> Any:
-            return pw.WSProtocol(  # type: ignore[attr-defined]
+            return pw.WSProtocol(
                 None, "/", False, lambda request: listener, logger, False, None,
                 False, 20.0, 10.0, pw.WSAutoPingStrategy.PING_WHEN_IDLE, False,
                 1 << 20, None, 1 << 21,
@@ -73,7 +75,7 @@ def add_picows(cat: Catalog) -> None:
         loop = asyncio.new_event_loop()
         sink = SinkTransport()
         try:
-            transport = pw.WSTransport(False, sink, logger, loop)  # type: ignore[call-arg]
+            transport = pw.WSTransport(False, sink, logger, loop)
         finally:
             loop.close()
         return Prepared(transport.send, (pw.WSMsgType.BINARY, payload), output=lambda: sink.last)

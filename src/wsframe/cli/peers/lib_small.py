@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._base import Catalog, Prepared
+from ._base import Catalog, Prepared, load
 
 __all__ = ["add_wsproto", "add_wsaccel", "add_tornado"]
 
@@ -10,7 +10,8 @@ __all__ = ["add_wsproto", "add_wsaccel", "add_tornado"]
 def add_wsproto(cat: Catalog) -> None:
     """Add wsproto's pure-Python masker, FrameProtocol parser and encoder."""
     try:
-        from wsproto.frame_protocol import FrameProtocol, XorMaskerSimple
+        wsproto_frames = load("wsproto.frame_protocol")
+        FrameProtocol, XorMaskerSimple = wsproto_frames.FrameProtocol, wsproto_frames.XorMaskerSimple
     except ImportError as exc:
         cat.missing["wsproto"] = str(exc)
         return
@@ -35,8 +36,8 @@ def add_wsproto(cat: Catalog) -> None:
 def add_wsaccel(cat: Catalog) -> None:
     """Add wsaccel's compiled masker and UTF-8 validator."""
     try:
-        from wsaccel.utf8validator import Utf8Validator
-        from wsaccel.xormask import XorMaskerSimple
+        Utf8Validator = load("wsaccel.utf8validator").Utf8Validator
+        XorMaskerSimple = load("wsaccel.xormask").XorMaskerSimple
     except ImportError as exc:
         cat.missing["wsaccel"] = str(exc)
         return
@@ -58,7 +59,7 @@ def add_wsaccel(cat: Catalog) -> None:
 def add_tornado(cat: Catalog) -> None:
     """Add tornado's compiled websocket_mask (copy-out)."""
     try:
-        from tornado.speedups import websocket_mask
+        websocket_mask = load("tornado.speedups").websocket_mask
     except ImportError as exc:
         cat.missing["tornado"] = str(exc)
         return

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
-from ._base import Catalog, Prepared
+from ._base import Catalog, Prepared, load
 
 __all__ = ["add_websockets"]
 
@@ -12,14 +12,15 @@ __all__ = ["add_websockets"]
 def add_websockets(cat: Catalog) -> None:
     """Add websockets' masks (C speedups, pure), Protocol parser and Frame encoder."""
     try:
-        from websockets import frames as ws_frames
-        from websockets import utils as ws_utils
-        from websockets.protocol import OPEN, Protocol, Side
+        ws_frames = load("websockets.frames")
+        ws_utils = load("websockets.utils")
+        ws_protocol = load("websockets.protocol")
+        OPEN, Protocol, Side = ws_protocol.OPEN, ws_protocol.Protocol, ws_protocol.Side
     except ImportError as exc:
         cat.missing["websockets"] = str(exc)
         return
     try:
-        from websockets.speedups import apply_mask as fast_mask
+        fast_mask = load("websockets.speedups").apply_mask
     except ImportError as exc:
         cat.missing["websockets (speedups)"] = str(exc)
     else:
@@ -42,8 +43,8 @@ def add_websockets(cat: Catalog) -> None:
                     ws_frames.apply_mask = saved
                 events = proto.events_received()
                 for frame in events:  # the connection layer decodes text (validation)
-                    if frame.opcode is text_op:  # type: ignore[union-attr]
-                        bytes(frame.data).decode()  # type: ignore[union-attr]
+                    if frame.opcode is text_op:
+                        bytes(frame.data).decode()
                 return len(events)
 
             return Prepared(run, (stream_bytes,))
@@ -58,7 +59,7 @@ def add_websockets(cat: Catalog) -> None:
     ws_frame = ws_frames.Frame
     binary = ws_frames.Opcode.BINARY
 
-    def encode(payload: bytes) -> bytes:
+    def encode(payload: bytes) -> Any:
         return ws_frame(binary, payload).serialize(mask=False)
 
     cat.add("encode", "websockets", "peer", lambda payload: Prepared(encode, (payload,)), note="Frame(...).serialize(mask=False)")

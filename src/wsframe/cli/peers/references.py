@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Sequence
 
 from ..payloads import frame_header
-from ._base import OP_BINARY, Catalog, Prepared, Unsupported, chunks
+from ._base import OP_BINARY, Catalog, Prepared, Unsupported, chunks, load
 
 __all__ = ["add_references"]
 
@@ -80,7 +80,7 @@ def add_references(cat: Catalog) -> None:
     cat.add("encode", "bytes concat", "reference", concat, note="header + payload: one allocation and copy")
 
     try:
-        import numpy as np
+        np = load("numpy")
     except ImportError as exc:
         cat.missing["numpy"] = str(exc)
         return
