@@ -515,3 +515,27 @@ def test_readme_example_serves_websockets_client() -> None:
             assert ws.ping(b"p").wait(TIMEOUT)
         server.join_handlers()
         assert not server.errors, server.errors
+
+
+# ---- websocket-client (another sync client) -> wsframe server ---------------------------
+
+
+def test_websocket_client_library(wsframe_server: ThreadedServer) -> None:
+    websocket = pytest.importorskip("websocket")
+
+    ws = websocket.create_connection(
+        f"ws://127.0.0.1:{wsframe_server.port}/", subprotocols=["chat.v2"], timeout=TIMEOUT
+    )
+    try:
+        assert ws.getsubprotocol() == "chat.v2"
+        ws.send("hello")
+        assert ws.recv() == "hello"
+        ws.send_binary(b"\x00\x01")
+        assert ws.recv() == b"\x00\x01"
+        ws.send("please fragment")
+        assert ws.recv() == "fragmented reply"
+        ws.close(status=1000, reason=b"bye")
+    finally:
+        ws.shutdown()
+    closed = last_closed(wsframe_server)
+    assert (closed.code, closed.reason, closed.clean) == (1000, "bye", True)
