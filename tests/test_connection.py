@@ -187,6 +187,8 @@ def test_manual_accept_and_reject() -> None:
     server = Connection("server", auto_accept=False)
     server.receive_data(client.data_to_send())
     server.events()
+    with pytest.raises(ValueError):
+        server.reject(101)
     server.reject(404, "no such room")
     assert server.should_close_transport
     events = server.events()

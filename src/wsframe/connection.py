@@ -342,9 +342,12 @@ class Connection:
 
         Raises:
             InvalidState: no request is waiting.
+            ValueError: a 1xx status.
         """
         if self._pending is None:
             raise InvalidState("no handshake request is waiting for reject()")
+        if not 200 <= status <= 999:
+            raise ValueError("reject() needs a final (non-1xx) status")
         self._pending = None
         error = RequestRejected(reason or "request refused", status, list(headers))
         self._reject(error)

@@ -177,6 +177,6 @@ def accept(
 
 def reject(status: int, reason: str = "", headers: Iterable[Tuple[str, str]] = ()) -> bytes:
     """An error response refusing the upgrade, e.g. ``reject(404, "no such path")``."""
-    if status == 101:
-        raise ValueError("reject() needs an error status")
+    if not 200 <= status <= 999:
+        raise ValueError("reject() needs a final (non-1xx) status")
     return error_response(status, reason or "request refused", headers)
