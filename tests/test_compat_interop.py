@@ -23,7 +23,11 @@ import pytest
 import wsframe
 import wsframe.compat as compat
 
-pytestmark = pytest.mark.interop
+pytestmark = [
+    pytest.mark.interop,
+    # Under WSFRAME_NO_EXTENSIONS=1 every patch() warns that it slows things down.
+    pytest.mark.filterwarnings("ignore:wsframe.compat. patching:RuntimeWarning"),
+]
 
 TIMEOUT = 30.0
 LARGE_BINARY = os.urandom(900_000)  # under every library's default 1 MiB limit

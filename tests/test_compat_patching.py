@@ -15,6 +15,9 @@ import pytest
 import wsframe.compat as compat
 from wsframe.compat import _patching
 
+# Under WSFRAME_NO_EXTENSIONS=1 every patch() warns that it slows things down.
+pytestmark = pytest.mark.filterwarnings("ignore:wsframe.compat. patching:RuntimeWarning")
+
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 # name -> [(module, attribute)] that patch(name) must replace.
@@ -174,3 +177,13 @@ def test_patched_wsproto_sans_io_roundtrip() -> None:
         events = list(server.events())
         assert b"".join(e.data for e in events if isinstance(e, BytesMessage)) == payload
         assert "".join(e.data for e in events if isinstance(e, TextMessage)) == "\u20ac" * 5000
+
+
+def test_patching_with_the_pure_backend_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import wsframe
+
+    compat.unpatch("wsproto")
+    monkeypatch.setattr(wsframe, "HAS_C_EXTENSION", False)
+    with pytest.warns(RuntimeWarning, match="pure-Python backend"):
+        with compat.patched("wsproto"):
+            pass

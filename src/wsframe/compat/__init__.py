@@ -15,7 +15,8 @@ Two ways in:
 
   A patch refuses (:class:`CompatError`) when the installed version is not one
   it was verified against; ``force=True`` skips that check (the attributes it
-  swaps must still exist). Nothing is patched on import.
+  swaps must still exist). Nothing is patched on import. Patching while
+  wsframe runs its pure-Python backend works but warns: it is slower.
 
 Supported names: ``websockets``, ``aiohttp``, ``wsproto``, ``tornado``,
 ``autobahn``, ``websocket-client``. wsaccel has shims only
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import warnings
 from typing import Any, Dict, Iterator, Tuple
 
 from ._patching import CompatError, installed_version, is_applied
@@ -72,7 +74,17 @@ def patch(name: str, *, force: bool = False, **options: Any) -> None:
     """
     key = _canonical(name)
     module = importlib.import_module(f"{__name__}.{_MODULES[key]}")
-    _apply(module.spec(**options), force=force)
+    spec = module.spec(**options)
+    import wsframe
+
+    if not wsframe.HAS_C_EXTENSION and not is_applied(key):
+        warnings.warn(
+            f"wsframe.compat: patching {key} with wsframe's pure-Python backend "
+            f"({wsframe.C_IMPORT_ERROR}); this is slower than {key}'s own code",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    _apply(spec, force=force)
 
 
 def unpatch(name: str) -> None:
