@@ -49,7 +49,7 @@ SIMD_FLAGS = {
     "_sse2.c": (["-msse2"], []),
     "_avx2.c": (["-mavx2", "-mbmi", "-mbmi2", "-mpopcnt"], ["/arch:AVX2"]),
     "_avx512.c": (
-        ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512vbmi", "-mavx2", "-mbmi", "-mbmi2", "-mpopcnt"],
+        ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx2", "-mbmi", "-mbmi2", "-mpopcnt"],
         ["/arch:AVX512"],
     ),
 }

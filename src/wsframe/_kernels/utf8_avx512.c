@@ -1,5 +1,5 @@
 /*
- * UTF-8 validation with AVX-512 (F+BW+VL, VBMI level): the same lookup
+ * UTF-8 validation with AVX-512 (F+BW+VL): the same lookup
  * algorithm as utf8_avx2.c (Keiser & Lemire 2021; tables in utf8_lookup.h)
  * on 64-byte vectors. Differences worth their own file: the bytes before
  * each 128-bit lane come from one valignd, the 3-way AND and the
