@@ -252,10 +252,12 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             transport.close()
 
     def _queued(self, size: int) -> None:
-        """A message of ``size`` bytes was queued: flush at the end of this loop
-        turn (so sends in a row share one write), or now when a lot is queued."""
+        """A message of ``size`` bytes was queued: write it now when the
+        application has caught up with its incoming messages (latency wins),
+        else at the end of this loop turn so a burst of replies shares one
+        write; always now when a lot is queued."""
         self._pending_out += size
-        if self._pending_out >= self._write_limit:
+        if self._pending_out >= self._write_limit or not self._messages:
             self._flush()
         elif not self._flush_scheduled:
             self._flush_scheduled = True

@@ -1,0 +1,350 @@
+"""Echo benchmark: wsframe.aio against the websockets, aiohttp and picows echo servers.
+
+Usage::
+
+    python benchmarks/bench_echo.py [--seconds 1.0] [--sizes 64,1024,65536]
+                                    [--servers wsframe,websockets,aiohttp,picows]
+                                    [--client picows|wsframe] [--text] [--uvloop]
+
+Each server runs in a process of its own on 127.0.0.1 (port 0); one common
+client (picows's, the fastest available, so the client is not the limit;
+``--client wsframe`` uses ours) measures, per message size:
+
+* round trip: send one message, wait for its echo, repeat;
+* pipelined: send a batch of messages (up to 256, at most 1 MiB in flight),
+  wait for all their echoes, repeat.
+
+The table shows messages per second and the ratio wsframe / peer (above 1:
+wsframe is faster). This is a benchmark, not a test: numbers vary with the
+machine and its load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import threading
+import time
+from typing import Callable, Dict, List, Optional, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SERVERS = ("wsframe", "websockets", "aiohttp", "picows")
+MAX_SIZE = 16 * 1024 * 1024
+
+
+# ---- the echo servers (run with --serve NAME) -------------------------------------
+
+
+async def serve_wsframe(port: int) -> None:
+    from wsframe.aio import serve
+
+    async def echo(ws):
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(echo, "127.0.0.1", port, max_size=MAX_SIZE, ping_interval=None) as server:
+        print(f"PORT {server.port}", flush=True)
+        await server.serve_forever()
+
+
+async def serve_websockets(port: int) -> None:
+    from websockets.asyncio.server import serve
+
+    async def echo(ws):
+        async for message in ws:
+            await ws.send(message)
+
+    async with serve(echo, "127.0.0.1", port, max_size=MAX_SIZE, ping_interval=None, compression=None) as server:
+        print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+        await server.serve_forever()
+
+
+async def serve_aiohttp(port: int) -> None:
+    import aiohttp
+    from aiohttp import web
+
+    async def handler(request):
+        ws = web.WebSocketResponse(max_msg_size=MAX_SIZE, compress=False)
+        await ws.prepare(request)
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.BINARY:
+                await ws.send_bytes(msg.data)
+            elif msg.type == aiohttp.WSMsgType.TEXT:
+                await ws.send_str(msg.data)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    print(f"PORT {runner.addresses[0][1]}", flush=True)
+    await asyncio.Event().wait()
+
+
+async def serve_picows(port: int) -> None:
+    from picows import WSListener, WSMsgType, ws_create_server
+
+    class Echo(WSListener):
+        def on_ws_frame(self, transport, frame):
+            if frame.msg_type in (WSMsgType.BINARY, WSMsgType.TEXT):
+                transport.send(frame.msg_type, frame.get_payload_as_bytes())
+            elif frame.msg_type == WSMsgType.CLOSE:
+                transport.send_close(frame.get_close_code(), frame.get_close_message())
+                transport.disconnect()
+
+    server = await ws_create_server(lambda request: Echo(), "127.0.0.1", port, max_frame_size=MAX_SIZE)
+    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    await server.serve_forever()
+
+
+SERVE = {"wsframe": serve_wsframe, "websockets": serve_websockets, "aiohttp": serve_aiohttp, "picows": serve_picows}
+
+
+# ---- the common client ---------------------------------------------------------------
+
+
+class PicowsClient:
+    """The client, on picows's frame API (one frame per message)."""
+
+    async def open(self, url: str) -> None:
+        from picows import WSListener, WSMsgType, ws_connect
+
+        outer = self
+
+        class Listener(WSListener):
+            def on_ws_frame(self, transport, frame):
+                if frame.msg_type in (WSMsgType.BINARY, WSMsgType.TEXT):
+                    outer.remaining -= 1
+                    if outer.remaining == 0:
+                        outer.done.set_result(None)
+
+        self.remaining = 0
+        self.done: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.transport, _ = await ws_connect(Listener, url, max_frame_size=MAX_SIZE)
+        self.kind = WSMsgType.TEXT if self.text else WSMsgType.BINARY
+
+    async def exchange(self, payload: bytes, count: int) -> None:
+        self.remaining = count
+        self.done = asyncio.get_running_loop().create_future()
+        send = self.transport.send
+        kind = self.kind
+        for _ in range(count):
+            send(kind, payload)
+        await self.done
+
+    async def close(self) -> None:
+        self.transport.send_close()
+        self.transport.disconnect()
+        await self.transport.wait_disconnected()
+
+
+class WsframeClient:
+    """The client, on wsframe.aio."""
+
+    async def open(self, url: str) -> None:
+        from wsframe.aio import connect
+
+        self.ws = await connect(url, max_size=MAX_SIZE, ping_interval=None, max_queue=1024)
+
+    async def exchange(self, payload: bytes, count: int) -> None:
+        message = payload.decode() if self.text else payload
+        ws = self.ws
+        for _ in range(count):
+            await ws.send(message)
+        for _ in range(count):
+            await ws.recv()
+
+    async def close(self) -> None:
+        await self.ws.close()
+
+
+CLIENTS = {"picows": PicowsClient, "wsframe": WsframeClient}
+
+
+def cpu_seconds(pid: int) -> Optional[float]:
+    """User + system CPU time of process ``pid`` (Linux /proc), or None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+async def measure(
+    url: str, client_name: str, text: bool, sizes: List[int], seconds: float, server_pid: int
+) -> Tuple[Dict[Tuple[str, int], float], Dict[Tuple[str, int], float]]:
+    """Messages per second, and server CPU microseconds per message, for
+    each (mode, size) against the server at ``url``."""
+    client = CLIENTS[client_name]()
+    client.text = text
+    await client.open(url)
+    results = {}
+    cpu = {}
+    try:
+        for size in sizes:
+            payload = b"x" * size
+            batch = max(1, min(256, (1 << 20) // size))
+            for mode, count in (("round trip", 1), ("pipelined", batch)):
+                await client.exchange(payload, count)  # warm up
+                done = 0
+                cpu_start = cpu_seconds(server_pid)
+                start = time.perf_counter()
+                deadline = start + seconds
+                while True:
+                    await client.exchange(payload, count)
+                    done += count
+                    now = time.perf_counter()
+                    if now >= deadline:
+                        break
+                results[(mode, size)] = done / (now - start)
+                cpu_end = cpu_seconds(server_pid)
+                if cpu_start is not None and cpu_end is not None:
+                    cpu[(mode, size)] = (cpu_end - cpu_start) / done * 1e6
+    finally:
+        await client.close()
+    return results, cpu
+
+
+# ---- orchestration ---------------------------------------------------------------------
+
+
+def start_server(name: str, use_uvloop: bool) -> Tuple[subprocess.Popen, int]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+    args = [sys.executable, os.path.abspath(__file__), "--serve", name]
+    if use_uvloop:
+        args.append("--uvloop")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
+    watchdog = threading.Timer(30, proc.kill)
+    watchdog.start()
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+    finally:
+        watchdog.cancel()
+    if not line.startswith("PORT "):
+        proc.kill()
+        raise RuntimeError(f"{name} echo server did not start")
+    return proc, int(line.split()[1])
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+def fmt_rate(value: Optional[float]) -> str:
+    if value is None:
+        return "-"
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} M"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f} k"
+    return f"{value:.0f}"
+
+
+def fmt_us(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def table(servers: List[str], results: Dict[str, Dict[Tuple[str, int], float]], sizes: List[int], rate: bool = True) -> str:
+    """A Markdown table: one row per (mode, size), one column per server, then ratios
+    oriented so that above 1 means wsframe is better."""
+    peers = [s for s in servers if s != "wsframe"]
+    unit = "msg/s" if rate else "µs/msg"
+    header = ["mode", "size"] + [f"{s} {unit}" for s in servers]
+    if "wsframe" in servers:
+        header += [f"vs {p}" for p in peers]
+    rows = [header]
+    for mode in ("round trip", "pipelined"):
+        for size in sizes:
+            row = [mode, f"{size} B" if size < 1024 else f"{size // 1024} KiB"]
+            fmt = fmt_rate if rate else fmt_us
+            row += [fmt(results.get(s, {}).get((mode, size))) for s in servers]
+            if "wsframe" in servers:
+                ours = results.get("wsframe", {}).get((mode, size))
+                for peer in peers:
+                    theirs = results.get(peer, {}).get((mode, size))
+                    ratio = (ours / theirs if rate else theirs / ours) if ours and theirs else None
+                    row.append("-" if ratio is None else f"{ratio:.2f}x")
+            rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(r, widths)) + " |" for r in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement (default 1.0)")
+    parser.add_argument("--sizes", default="64,1024,65536", help="message sizes in bytes")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="echo servers to measure")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default=None, help="client (default picows if installed)")
+    parser.add_argument("--text", action="store_true", help="text messages instead of binary")
+    parser.add_argument("--uvloop", action="store_true", help="run servers and client on uvloop")
+    parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.uvloop:
+        import uvloop
+
+        uvloop.install()
+    if args.serve:
+        try:
+            asyncio.run(SERVE[args.serve](0))
+        except KeyboardInterrupt:
+            pass
+        return 0
+
+    client = args.client
+    if client is None:
+        try:
+            import picows  # noqa: F401
+
+            client = "picows"
+        except ImportError:
+            client = "wsframe"
+    sizes = [int(s) for s in args.sizes.split(",")]
+    servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    import wsframe
+
+    print(f"wsframe {wsframe.__version__} backend={wsframe.BACKEND}, client={client}, "
+          f"{'text' if args.text else 'binary'} messages, loop={'uvloop' if args.uvloop else 'asyncio'}, "
+          f"{args.seconds:g} s per cell, Python {sys.version.split()[0]}", flush=True)
+    results: Dict[str, Dict[Tuple[str, int], float]] = {}
+    cpu: Dict[str, Dict[Tuple[str, int], float]] = {}
+    for name in servers:
+        try:
+            proc, port = start_server(name, args.uvloop)
+        except Exception as exc:  # a peer that is not installed
+            print(f"  {name}: skipped ({exc})", flush=True)
+            continue
+        try:
+            results[name], cpu[name] = asyncio.run(
+                measure(f"ws://127.0.0.1:{port}/", client, args.text, sizes, args.seconds, proc.pid)
+            )
+            print(f"  {name}: done", flush=True)
+        finally:
+            stop_server(proc)
+    print()
+    print("Messages per second (higher is better) and wsframe / peer:")
+    print(table(servers, results, sizes))
+    if any(cpu.values()):
+        print()
+        print("Server CPU time per message in microseconds (lower is better; steadier than")
+        print("msg/s on a busy machine) and peer / wsframe:")
+        print(table(servers, cpu, sizes, rate=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
