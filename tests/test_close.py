@@ -231,3 +231,9 @@ def test_parser_close_frames_before_error_are_kept(codec):
         parser.feed(wire)
     check_protocol_error(info.value, _reasons.CLOSE_BAD_CODE)
     assert [(int(f.opcode), f.payload) for f in info.value.frames] == [(9, b"p")]
+
+
+@pytest.mark.parametrize("bad", ["\x03\xe8", 1000, None])
+def test_decode_not_a_buffer(codec, bad):
+    with pytest.raises(TypeError):
+        codec.decode_close_payload(bad)

@@ -709,3 +709,103 @@ def test_eof_error_is_sticky(codec):
     with pytest.raises(ProtocolError) as again:
         p.feed(b"")
     check_eof_error(again.value, _reasons.EOF_IN_FRAME)
+
+
+# ---- text validation through the parser at every length and position ------------------------------
+
+_PARSER_TEXTS = {
+    "ascii": (b"plain ascii text, nothing fancy here; " * 10)[:310],
+    "chinese": ("\u4e2d\u6587\u7f16\u7801\u6d4b\u8bd5" * 20).encode()[:310],
+    "emoji": ("\U0001f600a\u00e9\U0001f680" * 30).encode()[:310],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(_PARSER_TEXTS))
+def test_masked_text_every_length_and_bad_position(codec, kind):
+    """Unmask-and-validate in one pass (the fused kernel) at every length, key phase and error position."""
+    from codec_helpers import utf8_error_start
+
+    text = _PARSER_TEXTS[kind]
+    key = b"\xa5\x5a\x0f\xf0"
+    for n in range(0, 301):
+        positions = [None] + list(range(0, n, 11)) + ([n - 1] if n else [])
+        for bad in positions:
+            payload = bytearray(text[:n])
+            if bad is not None:
+                payload[bad] = 0xFF if bad % 2 else 0xC0
+            payload = bytes(payload)
+            want = utf8_error_start(payload)
+            wire = client_frame(TEXT, payload, key=key)
+            for split in (None, 6 + n // 3 + 1):
+                p = server(codec)
+                chunks = [wire] if split is None else [wire[:split], wire[split:]]
+                try:
+                    out = []
+                    for chunk in chunks:
+                        out += p.feed(chunk)
+                except InvalidUTF8 as exc:
+                    if exc.position != want:
+                        pytest.fail(f"{kind} n={n} bad={bad} split={split}: position {exc.position} != {want}")
+                else:
+                    if want != -1 or [f.payload for f in out] != [payload]:
+                        pytest.fail(f"{kind} n={n} bad={bad} split={split}: accepted, oracle says {want}")
+
+
+def test_large_fragmented_text_bad_byte_late(codec):
+    """A 300 KB text message in 1000 fragments with one bad byte near the end."""
+    from codec_helpers import utf8_error_start
+
+    text = ("\u4e2d\u6587 ascii \U0001f600 " * 20000).encode()[:300000]
+    for bad in (299_999, 123_457, 65_536, 65_535):
+        payload = bytearray(text)
+        payload[bad] = 0xFF
+        payload = bytes(payload)
+        want = utf8_error_start(payload)
+        p = server(codec, max_message_size=1 << 20)
+        size = 300
+        wire = b"".join(
+            client_frame(TEXT if i == 0 else CONT, payload[i : i + size], fin=i + size >= len(payload), key=bytes([i % 251, 7, 9, 11]))
+            for i in range(0, len(payload), size)
+        )
+        with pytest.raises(InvalidUTF8) as info:
+            for i in range(0, len(wire), 4093):
+                p.feed(wire[i : i + 4093])
+        assert info.value.position == want
+
+
+def test_large_message_many_fragments(codec):
+    payload = bytes(range(256)) * 4000  # 1,024,000 bytes
+    wire = b"".join(
+        client_frame(BINARY if i == 0 else CONT, payload[i : i + 1000], fin=i + 1000 >= len(payload)) for i in range(0, len(payload), 1000)
+    )
+    p = server(codec, max_message_size=len(payload))
+    out = []
+    for i in range(0, len(wire), 65536):
+        out += p.feed(wire[i : i + 65536])
+    assert len(out) == 1 and out[0].payload == payload and out[0].opcode == Opcode.BINARY
+    assert p.buffered == 0
+
+
+def test_default_fragment_limit(codec):
+    p = client(codec)
+    empty_cont = build_frame(CONT, b"", fin=False)
+    n = codec.DEFAULT_MAX_FRAGMENTS
+    wire = build_frame(BINARY, b"a", fin=False) + empty_cont * (n - 2) + build_frame(CONT, b"b")
+    assert p.feed(wire) == [codec.Frame(Opcode.BINARY, b"ab")]
+    wire = build_frame(BINARY, b"a", fin=False) + empty_cont * (n - 1)
+    assert p.feed(wire) == []
+    expect_error(p, build_frame(CONT, b"b"), MessageTooBig, _reasons.TOO_MANY_FRAGMENTS)
+
+
+def test_payload_type_is_bytes_for_every_input_type(codec):
+    wire = client_frame(BINARY, b"abc") + client_frame(TEXT, b"x", fin=False) + client_frame(CONT, b"y")
+    for obj in (bytearray(wire), memoryview(wire)):
+        for reassemble in (True, False):
+            for f in server(codec, reassemble=reassemble).feed(obj):
+                assert type(f.payload) is bytes
+
+
+@pytest.mark.parametrize("bad", ["text", 12, None, [1, 2]])
+def test_feed_not_a_buffer(codec, bad):
+    with pytest.raises(TypeError):
+        server(codec).feed(bad)

@@ -417,3 +417,25 @@ def test_validator_random_chunkings(codec, data, cuts):
     chunks = [data[a:b] for a, b in zip([0] + cuts, cuts + [len(data)])]
     got = run_validator(codec.Utf8Validator(), chunks)
     assert got == expected_run(data, cuts)
+
+
+def big_cases() -> List[bytes]:
+    """5 KB of mixed text with one bad or truncated sequence around SIMD block edges."""
+    base = (TEXTS["emoji"] + TEXTS["chinese"] + ASCII_TEXT) * 6
+    base = base[: base.index(b" ", 5000)]
+    out = [base]
+    for pos in (63, 64, 65, 127, 128, 1000, 4095, 4096, len(base) - 2):
+        for bad in (b"\xff", b"\xed\xa0\x80", b"\xe2\x82"):
+            out.append(base[:pos] + bad + base[pos:])
+    out.append(base + b"\xf0\x9f\x98")
+    return out
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 16, 31, 64, 65, 1000])
+def test_validator_big_inputs_fixed_chunks(codec, chunk):
+    for data in big_cases():
+        chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)] or [b""]
+        cuts = list(range(chunk, len(data), chunk))
+        got = run_validator(codec.Utf8Validator(), chunks)
+        want = expected_run(data, cuts)
+        assert got == want, (len(data), chunk)
