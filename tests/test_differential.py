@@ -270,3 +270,67 @@ def test_close_codes_all(pair):
             pytest.fail(f"decode_close_payload code {code}")
         if outcome(lambda: c.encode_close_payload(code, "r")) != outcome(lambda: py.encode_close_payload(code, "r")):
             pytest.fail(f"encode_close_payload code {code}")
+
+
+# ---- constructors and objects --------------------------------------------------------------------
+
+BAD_PARSER_ARGS = [
+    {"max_frame_size": -1},
+    {"max_message_size": -1},
+    {"max_fragments": -1},
+    {"max_fragments": 0},
+    {"max_frame_size": 0},
+    {"max_frame_size": 2**64},
+    {"max_frame_size": "10"},
+    {"max_message_size": None},
+    {"rsv_allowed": (True, False)},
+    {"rsv_allowed": (True, False, False, False)},
+    {"rsv_allowed": None},
+    {"rsv_allowed": [True, True, True]},
+    {"reassemble": 0},
+    {"validate_utf8": 1},
+]
+
+
+@pytest.mark.parametrize("kwargs", BAD_PARSER_ARGS, ids=[str(k) for k in BAD_PARSER_ARGS])
+def test_parser_constructor_arguments(pair, kwargs):
+    c, py = pair
+
+    def make(m):
+        def build():
+            p = m.FrameParser(is_server=True, **kwargs)
+            return p.feed(m.encode_frame(2, b"abc", mask=b"\x01\x02\x03\x04")), p.buffered
+        return build
+
+    a, b = outcome(make(c)), outcome(make(py))
+    if a[0] == "ok":
+        a = ("ok", ([frame_tuple(f) for f in a[1][0]], a[1][1]))
+    if b[0] == "ok":
+        b = ("ok", ([frame_tuple(f) for f in b[1][0]], b[1][1]))
+    assert a == b
+
+
+@pytest.mark.parametrize("opcode", [0, 1, 2, 3, 8, 9, 10, 11, 15, 16, -1])
+def test_frame_constructor(pair, opcode):
+    c, py = pair
+
+    def make(m):
+        def build():
+            f = m.Frame(opcode, b"x")
+            return type(f.opcode).__name__, int(f.opcode), f.payload
+        return build
+
+    assert outcome(make(c)) == outcome(make(py))
+
+
+def test_object_behaviour(pair):
+    c, py = pair
+    for m_a, m_b in ((c, py),):
+        objs = [
+            (m_a.Frame(1, b"x"), m_b.Frame(1, b"x")),
+            (m_a.FrameHeader(True, False, False, False, 1, False, 1, None, 2), m_b.FrameHeader(True, False, False, False, 1, False, 1, None, 2)),
+        ]
+        for a, b in objs:
+            assert outcome(lambda: hash(a))[0] == outcome(lambda: hash(b))[0]
+            assert (a == 1) == (b == 1)
+            assert repr(a).split("(")[0] == repr(b).split("(")[0]
