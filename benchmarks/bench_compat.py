@@ -400,8 +400,6 @@ async def time_library(
 
 def micro_pairs(size: int) -> List[Tuple[str, Callable[[], Any], Callable[[], Any]]]:
     """(what, original call, our call) on the same ``size``-byte input."""
-    import array
-
     from wsframe.compat import aiohttp as c_aiohttp
     from wsframe.compat import autobahn as c_autobahn
     from wsframe.compat import tornado as c_tornado
@@ -442,7 +440,6 @@ def micro_pairs(size: int) -> List[Tuple[str, Callable[[], Any], Callable[[], An
         lambda: c_wsclient.abnf_mask(key, data))
     add("websocket-client validate_utf8", "websocket._utils", lambda m: lambda: m._validate_utf8(text),
         lambda: c_wsclient.validate_utf8(text))
-    del array
     return pairs
 
 

@@ -16,7 +16,7 @@ import asyncio
 import base64
 import os
 import struct
-from typing import Any, Awaitable, Callable, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, List, Tuple
 
 import pytest
 

@@ -17,7 +17,7 @@ so there is nothing to swap; behaviour is unchanged.
 from __future__ import annotations
 
 import importlib
-from typing import Any, List
+from typing import List
 
 import wsframe
 

@@ -75,7 +75,7 @@ def spec() -> _patching.PatchSpec:
     return _patching.PatchSpec(
         name="wsproto",
         distribution="wsproto",
-        minimum=(1, 2),
+        minimum=(1, 3),
         below=(1, 4),
         swaps=swaps,
         module="wsproto",
