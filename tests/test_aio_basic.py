@@ -416,3 +416,39 @@ def test_connection_refused():
             await connect(f"ws://127.0.0.1:{port}/", open_timeout=5)
 
     run(main())
+
+
+def test_replies_to_messages_before_a_protocol_error_go_out_before_the_close():
+    """Autobahn 3.2-style: a valid message, then a frame with RSV2 set, in one
+    write. The echo of the valid message comes first, then the 1002 close."""
+    import wsframe
+    from wsframe import events as ev
+
+    async def main():
+        async with serve(echo) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            client = wsframe.Connection("client", host=f"127.0.0.1:{server.port}")
+            writer.write(client.data_to_send())
+            writer.write(
+                wsframe.encode_frame(wsframe.Opcode.TEXT, b"hello", mask=True)
+                + wsframe.encode_frame(wsframe.Opcode.TEXT, b"bad", rsv2=True, mask=True)
+                + wsframe.encode_frame(wsframe.Opcode.PING, b"ignored", mask=True)
+            )
+            seen = []
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    client.receive_eof()
+                else:
+                    client.receive_data(data)
+                seen += client.events()
+                if not data or any(isinstance(e, ev.Closed) for e in seen):
+                    break
+            writer.close()
+            kinds = [type(e).__name__ for e in seen]
+            assert kinds[:3] == ["HandshakeAccepted", "TextMessage", "CloseReceived"], kinds
+            assert seen[1].data == "hello"
+            assert seen[2].code == 1002
+            assert not any(isinstance(e, ev.Pong) for e in seen)
+
+    run(main())

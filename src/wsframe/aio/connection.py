@@ -13,6 +13,7 @@ import asyncio
 from typing import Any, AsyncIterator, List, Optional, Tuple, Union
 
 from ..connection import InvalidState, State
+from ..enums import Opcode
 from ..handshake.http11 import Headers, Request
 from .exceptions import ConnectionClosedOK
 from .protocol import WebSocketProtocol
@@ -48,6 +49,8 @@ class WebSocket(WebSocketProtocol):
                     self._resume_reading()
                 return message
             if self._closed_event is not None or self._lost:
+                if self._held is not None:
+                    self._release_held()  # every message before the error is handled
                 raise self._closed_exception()
             if self._recv_waiter is not None:
                 raise RuntimeError("another coroutine is already waiting for the next message")
@@ -81,6 +84,9 @@ class WebSocket(WebSocketProtocol):
         """
         conn = self._conn
         if conn is None or conn.state is not State.OPEN:
+            if self._held is not None:
+                self._reply_while_failing(message)
+                return
             raise self._closed_exception()
         try:
             if type(message) is str:
@@ -94,6 +100,14 @@ class WebSocket(WebSocketProtocol):
         self._queued(len(message))
         if self._write_paused:
             await self._drain()
+
+    def _reply_while_failing(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
+        if type(message) is str:
+            self._write_while_failing(Opcode.TEXT, message.encode("utf-8"))
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            self._write_while_failing(Opcode.BINARY, bytes(message))
+        else:
+            raise TypeError(f"send() takes str or a bytes-like object, not {type(message).__name__}")
 
     async def ping(self, data: Optional[bytes] = None) -> float:
         """Send a ping and wait for its pong; return the round trip in seconds.

@@ -22,6 +22,7 @@ import time
 from typing import Any, Deque, Dict, List, Optional, Union
 
 from .. import events as ev
+from .._backend import codec as _codec
 from ..connection import Connection, State
 from .exceptions import ConnectionClosed
 
@@ -99,6 +100,10 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._lost = False
         self._opened: asyncio.Future = self._loop.create_future()
         self._connection_lost_waiter: asyncio.Future = self._loop.create_future()
+        # After a protocol error, our close frame waits here while the
+        # application handles the messages that arrived before the error.
+        self._held: Optional[bytes] = None
+        self._held_timer: Optional[asyncio.TimerHandle] = None
         self.latency: float = 0.0  # seconds, measured by the last ping answered
 
     # ---- asyncio.BufferedProtocol ------------------------------------------------
@@ -130,6 +135,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self._lost = True
+        self._held = None
         conn = self._conn
         if conn is not None:
             conn.receive_eof()  # a no-op after a finished closing handshake
@@ -206,8 +212,11 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
                 self._on_open()
             elif cls is ev.HandshakeRejected:
                 self._on_rejected(event)  # type: ignore[arg-type]
-            # Ping (the pong is queued already), CloseReceived and
-            # ProtocolViolation need nothing more: Closed follows them.
+            elif cls is ev.ProtocolViolation:
+                if self._messages:
+                    self._hold_failure()
+            # Ping (the pong is queued already) and CloseReceived need
+            # nothing more: Closed follows.
 
     def _on_closed(self, event: ev.Closed) -> None:
         """The closing handshake finished or the connection failed."""
@@ -243,7 +252,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._pending_out = 0
         conn = self._conn
         transport = self._transport
-        if conn is None or transport is None:
+        if conn is None or transport is None or self._held is not None:
             return
         data = conn.data_to_send()
         if data and not transport.is_closing():
@@ -270,6 +279,41 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         waiter = self._loop.create_future()
         self._drain_waiters.append(waiter)
         await waiter
+
+    # ---- failing gracefully -------------------------------------------------------
+
+    def _hold_failure(self) -> None:
+        """The peer broke the protocol after messages we have not handed out
+        yet: hold our close frame until the application has read them (and
+        perhaps answered), so replies to valid messages are not lost. RFC 6455
+        section 7.1.7 says to fail "immediately"; the wait is bounded by
+        ``close_timeout`` and input is ignored meanwhile."""
+        self._held = self._conn.data_to_send()  # type: ignore[union-attr]
+        timeout = self._close_timeout if self._close_timeout is not None else 10.0
+        self._held_timer = self._loop.call_later(timeout, self._release_held)
+
+    def _release_held(self) -> None:
+        """Send the held close frame and close the transport as the connection says."""
+        held, self._held = self._held, None
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+            self._held_timer = None
+        transport = self._transport
+        if held is None or transport is None:
+            return
+        if held and not transport.is_closing():
+            transport.write(held)
+        self._flush()
+
+    def _write_while_failing(self, opcode: int, payload: bytes) -> None:
+        """A reply sent while our close frame is held: frame it ourselves
+        (the connection is closed already) and write it ahead of the close."""
+        conn = self._conn
+        transport = self._transport
+        if conn is None or transport is None or transport.is_closing():
+            return
+        mask = True if conn.role == "client" else None  # RFC 6455 section 5.3
+        transport.write(_codec.encode_frame(opcode, payload, mask=mask))
 
     # ---- flow control of reading -------------------------------------------------
 
@@ -338,6 +382,8 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
 
     def _start_closing(self, code: Optional[int], reason: str) -> None:
         """Send a close frame (if not sent yet) and bound the wait for the answer."""
+        if self._held is not None:
+            self._release_held()
         conn = self._conn
         if conn is None:
             if self._transport is not None:
