@@ -269,7 +269,7 @@ class FrameParser:
             stop = start + length
 
             kind = kinds[b0]
-            if kind == 1:
+            if kind == 1:  # _DATA
                 # FIN + TEXT/BINARY with allowed RSV bits: rules 2-4 hold.
                 if masked is not is_server:
                     self._check_header(b0, length, masked)
@@ -277,13 +277,12 @@ class FrameParser:
                     raise ProtocolError(_reasons.EXPECTED_CONTINUATION)
                 if length > max_single:
                     self._check_header(b0, length, masked)
-            elif kind == 2:
-                # FIN + CLOSE/PING/PONG with allowed RSV bits.
+            elif kind == 2:  # _CONTROL
+                # FIN + CLOSE/PING/PONG with allowed RSV bits: rules 2-3 hold.
                 if length > 125 or masked is not is_server or length > max_frame:
                     self._check_header(b0, length, masked)
             else:
-                self._check_header(b0, length, masked)
-                kind = 0
+                self._check_header(b0, length, masked)  # every rule, in order
 
             if kind and stop <= end:
                 # Fast path: a whole unfragmented message or control frame.
