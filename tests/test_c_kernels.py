@@ -5,6 +5,8 @@ level this CPU supports, under AddressSanitizer and UBSan, with warnings as
 errors. Each SIMD file gets the instruction-set flags setup.py gives it (the
 SIMD_FLAGS table is read from setup.py, so there is one source of truth).
 Skipped when there is no C compiler or it lacks the sanitizer runtimes.
+With an aarch64 cross compiler and qemu-user installed (Debian:
+gcc-aarch64-linux-gnu qemu-user), the NEON kernels are tested too.
 """
 
 from __future__ import annotations
@@ -102,3 +104,19 @@ def test_kernels_under_sanitizers(cc: str, tmp_path: Path) -> None:
 def test_kernels_compile_cleanly_optimised(cc: str, tmp_path: Path) -> None:
     """-O3 finds warnings -O1 does not (inlining, maybe-uninitialized)."""
     build(cc, tmp_path / "bench_kernels", C_TESTS / "bench_kernels.c", ["-O3"])
+
+
+def test_kernels_aarch64_neon_under_qemu(tmp_path: Path) -> None:
+    """The NEON kernels, cross-compiled and run under qemu-user (if installed)."""
+    cross, qemu = shutil.which("aarch64-linux-gnu-gcc"), shutil.which("qemu-aarch64")
+    sysroot = Path("/usr/aarch64-linux-gnu")
+    if not (cross and qemu and sysroot.is_dir()):
+        pytest.skip("no aarch64 cross compiler / qemu-aarch64")
+    exe = tmp_path / "test_kernels_arm64"
+    sources = [str(p) for p in sorted(KERNELS.glob("*.c"))]
+    res = run([cross, *WARN, "-O2", f"-I{KERNELS}", str(C_TESTS / "test_kernels.c"), *sources, "-o", str(exe)])
+    assert res.returncode == 0, f"aarch64 build failed:\n{res.stderr}"
+    res = run([qemu, "-L", str(sysroot), str(exe)])
+    print(res.stdout)
+    assert res.returncode == 0, f"aarch64 C kernel tests failed:\n{res.stdout[-4000:]}\n{res.stderr[-4000:]}"
+    assert "level neon" in res.stdout and "all passed" in res.stdout

@@ -1,18 +1,17 @@
 /*
  * Runtime CPU dispatch: pick one kernel level per operation, once.
  *
- * Levels: generic < sse2 < avx2 < avx512. A level is usable when the CPU
- * has the instructions (cpuid) AND the OS saves the wider registers on a
- * context switch (xgetbv/XCR0): a CPU with AVX under an OS that does not
- * enable YMM state would fault on the first AVX instruction.
+ * Levels on x86-64: generic < sse2 < avx2 < avx512. A level is usable when
+ * the CPU has the instructions (cpuid) AND the OS saves the wider registers
+ * on a context switch (xgetbv/XCR0): a CPU with AVX under an OS that does
+ * not enable YMM state would fault on the first AVX instruction. On aarch64:
+ * generic < neon (always present). Elsewhere: generic only.
  */
 #include "wsf_internal.h"
 
 #if WSF_X86_64 && defined(_MSC_VER)
 #include <intrin.h>
 #endif
-
-enum { LVL_GENERIC, LVL_SSE2, LVL_AVX2, LVL_AVX512, LVL_COUNT };
 
 typedef struct {
     const char *name;
@@ -21,20 +20,34 @@ typedef struct {
     wsf_unmask_utf8_fn unmask_utf8;
 } wsf_level;
 
-/* The kernels each level provides; NULL where a level adds nothing of its
- * own for an operation, which then comes from the level below. */
+/* The levels of this architecture, lowest first, and what each provides
+ * (NULL: nothing of its own for that operation, the level below's serves).
+ * `supported[n]` lists levels 0..n, for wsf_supported_levels(). */
+#if WSF_X86_64
+enum { LVL_GENERIC, LVL_SSE2, LVL_AVX2, LVL_AVX512, LVL_COUNT };
 static const wsf_level levels[LVL_COUNT] = {
     {"generic", wsf_mask_generic, wsf_utf8_check_generic, wsf_unmask_utf8_check_generic},
-#if WSF_X86_64
     {"sse2", wsf_mask_sse2, wsf_utf8_check_sse2, wsf_unmask_utf8_check_sse2},
     {"avx2", wsf_mask_avx2, wsf_utf8_check_avx2, wsf_unmask_utf8_check_avx2},
     {"avx512", wsf_mask_avx512, wsf_utf8_check_avx512, wsf_unmask_utf8_check_avx512},
-#else
-    {"sse2", NULL, NULL, NULL},
-    {"avx2", NULL, NULL, NULL},
-    {"avx512", NULL, NULL, NULL},
-#endif
 };
+static const char *const supported[LVL_COUNT] = {
+    "generic", "generic,sse2", "generic,sse2,avx2", "generic,sse2,avx2,avx512",
+};
+#elif WSF_NEON
+enum { LVL_GENERIC, LVL_NEON, LVL_COUNT };
+static const wsf_level levels[LVL_COUNT] = {
+    {"generic", wsf_mask_generic, wsf_utf8_check_generic, wsf_unmask_utf8_check_generic},
+    {"neon", wsf_mask_neon, wsf_utf8_check_neon, wsf_unmask_utf8_check_neon},
+};
+static const char *const supported[LVL_COUNT] = {"generic", "generic,neon"};
+#else
+enum { LVL_GENERIC, LVL_COUNT };
+static const wsf_level levels[LVL_COUNT] = {
+    {"generic", wsf_mask_generic, wsf_utf8_check_generic, wsf_unmask_utf8_check_generic},
+};
+static const char *const supported[LVL_COUNT] = {"generic"};
+#endif
 
 wsf_mask_fn wsf_mask_impl = wsf_mask_generic;
 wsf_utf8_fn wsf_utf8_impl = wsf_utf8_check_generic;
@@ -99,16 +112,22 @@ static int detect_level(void)
     return LVL_AVX2;
 }
 #else
+/* aarch64 always has NEON (when WSF_NEON); other CPUs run the generic code. */
 static int detect_level(void)
 {
-    return LVL_GENERIC;
+    return LVL_COUNT - 1;
 }
 #endif
 
-/* Highest level the CPU supports; on other architectures only generic. */
+/* Highest level this CPU supports and this build has; detected once
+ * (cpuid can trap to the hypervisor in a VM, costing microseconds). A race
+ * between first callers only repeats the same detection. */
 static int best_level(void)
 {
-    return WSF_X86_64 ? detect_level() : LVL_GENERIC;
+    static int cached = -1;
+    if (cached < 0)
+        cached = detect_level();
+    return cached;
 }
 
 /* Use `lvl`: per operation, its own kernel or the nearest level below's. */
@@ -157,10 +176,7 @@ const char *wsf_utf8_kernel_name(void)
 const char *wsf_supported_levels(void)
 {
     /* Constant strings, so concurrent callers never see a half-built one. */
-    static const char *const lists[LVL_COUNT] = {
-        "generic", "generic,sse2", "generic,sse2,avx2", "generic,sse2,avx2,avx512",
-    };
-    return lists[best_level()];
+    return supported[best_level()];
 }
 
 /* ---- the public entry points: one indirect call each ------------------- */

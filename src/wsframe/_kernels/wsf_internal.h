@@ -18,6 +18,19 @@
 #define WSF_X86_64 0
 #endif
 
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define WSF_BIG_ENDIAN 1
+#else
+#define WSF_BIG_ENDIAN 0
+#endif
+
+/* NEON is part of every aarch64 CPU; the kernels assume little-endian lanes. */
+#if (defined(__aarch64__) || defined(_M_ARM64)) && !WSF_BIG_ENDIAN
+#define WSF_NEON 1
+#else
+#define WSF_NEON 0
+#endif
+
 /* Signatures of the dispatched operations. */
 typedef void (*wsf_mask_fn)(uint8_t *dst, const uint8_t *src, size_t len,
                             const uint8_t key[4], size_t phase);
@@ -59,6 +72,13 @@ int wsf_unmask_utf8_check_avx2(uint8_t *dst, const uint8_t *src, size_t len,
 int wsf_unmask_utf8_check_avx512(uint8_t *dst, const uint8_t *src, size_t len,
                                  const uint8_t key[4], size_t phase, size_t *pos);
 
+/* aarch64 NEON versions (only defined when WSF_NEON). */
+void wsf_mask_neon(uint8_t *dst, const uint8_t *src, size_t len,
+                   const uint8_t key[4], size_t phase);
+int wsf_utf8_check_neon(const uint8_t *s, size_t len, size_t *pos);
+int wsf_unmask_utf8_check_neon(uint8_t *dst, const uint8_t *src, size_t len,
+                               const uint8_t key[4], size_t phase, size_t *pos);
+
 /* Unaligned, aliasing-safe 64-bit load/store (compile to one mov). */
 static inline uint64_t wsf_load64(const uint8_t *p)
 {
@@ -71,12 +91,6 @@ static inline void wsf_store64(uint8_t *p, uint64_t v)
 {
     memcpy(p, &v, sizeof v);
 }
-
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define WSF_BIG_ENDIAN 1
-#else
-#define WSF_BIG_ENDIAN 0
-#endif
 
 /* The 4-byte key rotated by `phase` and repeated twice, as the 64-bit word
  * whose memory image is key[(phase + j) % 4] for j = 0..7: the value to XOR

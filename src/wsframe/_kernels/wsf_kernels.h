@@ -27,6 +27,9 @@ extern "C" {
  * (the previous choice then stays). Safe to call more than once. */
 int wsf_dispatch_init(const char *force);
 
+/* On aarch64 the levels are "generic" and "neon" (NEON is always present
+ * there, so "neon" is the default); other architectures have "generic". */
+
 /* Name of the level in use for each operation ("generic", "sse2", ...). */
 const char *wsf_mask_kernel_name(void);
 const char *wsf_utf8_kernel_name(void);
