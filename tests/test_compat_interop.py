@@ -1,6 +1,7 @@
 """Patched libraries against real peers over loopback: same echoes, same close codes.
 
-For wsproto, websockets and aiohttp we start the library's own server on
+For wsproto, websockets and aiohttp (the issue's proof), and tornado and
+Autobahn too, we start the library's own server on
 127.0.0.1 (ephemeral port) and talk to it twice, unpatched and patched, with
 (a) the library's own client sending large messages (client masking goes
 through the patch) and (b) a raw client of ours sending hand-made frames:
@@ -219,6 +220,42 @@ async def aiohttp_server(ready: Callable[[int], Awaitable[None]]) -> None:
         await runner.cleanup()
 
 
+async def tornado_server(ready: Callable[[int], Awaitable[None]]) -> None:
+    import tornado.httpserver
+    import tornado.netutil
+    import tornado.web
+    import tornado.websocket
+
+    class Echo(tornado.websocket.WebSocketHandler):
+        def on_message(self, message: Any) -> None:
+            self.write_message(message, binary=isinstance(message, bytes))
+
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(tornado.web.Application([("/", Echo)]))
+    server.add_sockets(sockets)
+    try:
+        await ready(sockets[0].getsockname()[1])
+    finally:
+        server.stop()
+
+
+async def autobahn_server(ready: Callable[[int], Awaitable[None]]) -> None:
+    from autobahn.asyncio.websocket import WebSocketServerFactory, WebSocketServerProtocol
+
+    class Echo(WebSocketServerProtocol):
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802,N803
+            self.sendMessage(payload, isBinary)
+
+    factory = WebSocketServerFactory()
+    factory.protocol = Echo
+    factory.setProtocolOptions(failByDrop=False)  # send close codes instead of dropping TCP
+    server = await asyncio.get_running_loop().create_server(factory, "127.0.0.1", 0)
+    try:
+        await ready(server.sockets[0].getsockname()[1])
+    finally:
+        server.close()
+
+
 # ---- native clients (their masking is patched too) ------------------------------------------
 
 
@@ -283,11 +320,56 @@ async def aiohttp_client(port: int, messages: List[Any]) -> List[Any]:
     return echoes
 
 
+async def tornado_client(port: int, messages: List[Any]) -> List[Any]:
+    import tornado.websocket
+
+    conn = await tornado.websocket.websocket_connect(f"ws://127.0.0.1:{port}/")
+    echoes = []
+    try:
+        for message in messages:
+            await conn.write_message(message, binary=isinstance(message, bytes))
+            echoes.append(await conn.read_message())
+    finally:
+        conn.close()
+    return echoes
+
+
+async def autobahn_client(port: int, messages: List[Any]) -> List[Any]:
+    from autobahn.asyncio.websocket import WebSocketClientFactory, WebSocketClientProtocol
+
+    loop = asyncio.get_running_loop()
+    opened: "asyncio.Future[Any]" = loop.create_future()
+    queue: "asyncio.Queue[Any]" = asyncio.Queue()
+
+    class Client(WebSocketClientProtocol):
+        def onOpen(self) -> None:  # noqa: N802
+            opened.set_result(self)
+
+        def onMessage(self, payload: bytes, isBinary: bool) -> None:  # noqa: N802,N803
+            queue.put_nowait(payload if isBinary else payload.decode())
+
+    factory = WebSocketClientFactory(f"ws://127.0.0.1:{port}/")
+    factory.protocol = Client
+    transport, _ = await loop.create_connection(factory, "127.0.0.1", port)
+    try:
+        client = await opened
+        echoes = []
+        for message in messages:
+            binary = isinstance(message, bytes)
+            client.sendMessage(message if binary else message.encode(), isBinary=binary)
+            echoes.append(await queue.get())
+        return echoes
+    finally:
+        transport.close()
+
+
 LIBRARIES = {
     "wsproto": (wsproto_server, wsproto_client, {}),
     "websockets": (websockets_server, websockets_client, {}),
     "websockets-fail-fast": (websockets_server, websockets_client, {"fail_fast_utf8": True}),
     "aiohttp": (aiohttp_server, aiohttp_client, {}),
+    "tornado": (tornado_server, tornado_client, {}),
+    "autobahn": (autobahn_server, autobahn_client, {}),
 }
 
 
@@ -305,6 +387,19 @@ def run_all(library: str) -> Tuple[List[Any], List[Tuple[str, List[Message], Any
 
     asyncio.run(asyncio.wait_for(serve(ready), TIMEOUT))
     return echoes, results
+
+
+BAD_INPUT = ("invalid-utf8", "invalid-utf8-in-fragment", "truncated-utf8", "unmasked-frame")
+
+
+def expected_codes(name: str) -> dict:
+    """Close codes each server answers the bad-input scenarios with, unpatched."""
+    codes = {"invalid-utf8": 1007, "invalid-utf8-in-fragment": 1007, "truncated-utf8": 1007, "unmasked-frame": 1002}
+    if name == "tornado":  # tornado drops the connection on bad text, without a close frame
+        codes = dict.fromkeys(codes, 1006)
+    if name in ("aiohttp", "tornado"):  # they accept unmasked client frames and echo them
+        codes["unmasked-frame"] = 1000
+    return codes
 
 
 def count_kernel_calls(monkeypatch: pytest.MonkeyPatch) -> List[int]:
@@ -336,11 +431,8 @@ def test_patched_library_behaves_like_unpatched(library: str, monkeypatch: pytes
     assert plain_echoes == [LARGE_BINARY, LARGE_TEXT, b"", "small"]
     assert patched_echoes == plain_echoes
     codes = {scenario: code for scenario, _, (code, _) in plain}
-    # Sanity: the server really enforces RFC 6455 here, patched or not.
-    assert codes["invalid-utf8"] == 1007 and codes["invalid-utf8-in-fragment"] == 1007
-    assert codes["truncated-utf8"] == 1007
-    # aiohttp accepts unmasked client frames (and echoes them); the others close with 1002.
-    assert codes["unmasked-frame"] == (1000 if name == "aiohttp" else 1002)
+    # Sanity: the bad input really reaches each server's checks (unpatched).
+    assert {k: codes[k] for k in BAD_INPUT} == expected_codes(name)
     for (scenario, messages, close), (_, p_messages, p_close) in zip(plain, patched):
         assert (scenario, p_close) == (scenario, close)
         assert p_messages == messages, scenario
