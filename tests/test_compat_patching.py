@@ -187,3 +187,14 @@ def test_patching_with_the_pure_backend_warns(monkeypatch: pytest.MonkeyPatch) -
     with pytest.warns(RuntimeWarning, match="pure-Python backend"):
         with compat.patched("wsproto"):
             pass
+
+
+def test_patching_again_with_other_options_is_refused() -> None:
+    compat.unpatch("websockets")
+    with compat.patched("websockets"):
+        compat.patch("websockets")  # same options: nothing to do
+        with pytest.raises(compat.CompatError, match="already patched"):
+            compat.patch("websockets", fail_fast_utf8=True)
+    with compat.patched("websockets", fail_fast_utf8=True):
+        assert compat.is_patched("websockets")
+    assert not compat.is_patched("websockets")

@@ -49,6 +49,9 @@ _MODULES: Dict[str, str] = {
 #: Library names :func:`patch` knows.
 SUPPORTED: Tuple[str, ...] = tuple(_MODULES)
 
+# Options each patched library was patched with.
+_options: Dict[str, Dict[str, Any]] = {}
+
 _ALIASES = {"websocket_client": "websocket-client", "websocket": "websocket-client"}
 
 
@@ -70,14 +73,21 @@ def patch(name: str, *, force: bool = False, **options: Any) -> None:
     Raises:
         ValueError: unknown library name.
         TypeError: an option the library does not have.
-        CompatError: not installed, unverified version, or unexpected layout.
+        CompatError: not installed, unverified version, unexpected layout, or
+            already patched with other options.
     """
     key = _canonical(name)
     module = importlib.import_module(f"{__name__}.{_MODULES[key]}")
     spec = module.spec(**options)
+    if is_applied(key):
+        if _options.get(key) != options:
+            raise CompatError(
+                f"wsframe.compat: {key} is already patched with options {_options.get(key)}; unpatch it first"
+            )
+        return
     import wsframe
 
-    if not wsframe.HAS_C_EXTENSION and not is_applied(key):
+    if not wsframe.HAS_C_EXTENSION:
         warnings.warn(
             f"wsframe.compat: patching {key} with wsframe's pure-Python backend "
             f"({wsframe.C_IMPORT_ERROR}); this is slower than {key}'s own code",
@@ -85,6 +95,7 @@ def patch(name: str, *, force: bool = False, **options: Any) -> None:
             stacklevel=2,
         )
     _apply(spec, force=force)
+    _options[key] = dict(options)
 
 
 def unpatch(name: str) -> None:
