@@ -334,3 +334,51 @@ def test_object_behaviour(pair):
             assert outcome(lambda: hash(a))[0] == outcome(lambda: hash(b))[0]
             assert (a == 1) == (b == 1)
             assert repr(a).split("(")[0] == repr(b).split("(")[0]
+
+
+# ---- big inputs: SIMD main loops, not just heads and tails -------------------------------------------
+
+BIG_TEXT = ("\u4e2d\u6587 ascii text \U0001f600 caf\u00e9 " * 12000).encode()  # ~300 KB, mixed widths
+
+
+@given(
+    size=st.integers(0, 200_000),
+    start=st.integers(0, 64),
+    bad=st.one_of(st.none(), st.tuples(st.floats(0, 1), st.sampled_from([b"\xff", b"\xed\xa0\x80", b"\xe2\x82", b"\xc0"]))),
+    nfrag=st.integers(1, 4),
+    is_text=st.booleans(),
+    data=st.data(),
+)
+def test_big_messages(pair, size, start, bad, nfrag, is_text, data):
+    c, py = pair
+    payload = BIG_TEXT[start : start + size]
+    if bad is not None:
+        where = int(bad[0] * len(payload))
+        payload = payload[:where] + bad[1] + payload[where:]
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), min_size=nfrag - 1, max_size=nfrag - 1)))
+    pieces = [payload[a:b] for a, b in zip([0] + cuts, cuts + [len(payload)])]
+    key_seed = data.draw(st.integers(0, 2**32 - 1))
+    rng = random.Random(key_seed)
+    wire = b"".join(
+        c.encode_frame((1 if is_text else 2) if i == 0 else 0, piece, fin=i == len(pieces) - 1, mask=rng.randbytes(4))
+        for i, piece in enumerate(pieces)
+    )
+    step = data.draw(st.sampled_from([len(wire) or 1, 1000, 4093, 65536, 7]))
+    if step == 7:
+        wire = wire[:20000]  # byte-level chunking only on a prefix, to stay quick
+    chunks = [wire[i : i + step] for i in range(0, len(wire), step)] or [b""]
+    opts = {"is_server": True, "max_message_size": 1 << 20}
+    assert run_parser(c, opts, chunks) == run_parser(py, opts, chunks)
+
+
+@given(size=st.integers(0, 100_000), start=st.integers(0, 64), where=st.floats(0, 1), bad=st.sampled_from([b"", b"\xff", b"\xf4\x90", b"\xe0\x9f"]), step=st.integers(1, 5000))
+def test_big_validator_inputs(pair, size, start, where, bad, step):
+    c, py = pair
+    raw = BIG_TEXT[start : start + size]
+    pos = int(where * len(raw))
+    raw = raw[:pos] + bad + raw[pos:]
+    step = max(step, len(raw) // 300 + 1)  # at most ~300 feeds per example
+    chunks = [raw[i : i + step] for i in range(0, len(raw), step)] or [b""]
+    finals = [i == len(chunks) - 1 for i in range(len(chunks))]
+    assert validator_trace(c, chunks, finals) == validator_trace(py, chunks, finals)
+    assert c.find_invalid_utf8(raw) == py.find_invalid_utf8(raw) == utf8_error_start(raw)
