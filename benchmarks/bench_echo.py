@@ -31,6 +31,11 @@ import time
 from typing import Callable, Dict, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if os.path.isdir(os.path.join(ROOT, "src", "wsframe")) and "wsframe" not in sys.modules:
+    try:
+        import wsframe  # noqa: F401  (an installed wsframe wins)
+    except ImportError:
+        sys.path.insert(0, os.path.join(ROOT, "src"))
 SERVERS = ("wsframe", "websockets", "aiohttp", "picows")
 MAX_SIZE = 16 * 1024 * 1024
 
@@ -215,8 +220,12 @@ async def measure(
 
 
 def start_server(name: str, use_uvloop: bool) -> Tuple[subprocess.Popen, int]:
+    import wsframe
+
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.path.join(ROOT, "src") + os.pathsep + env.get("PYTHONPATH", "")
+    # Servers import wsframe from where this process did (src/ or site-packages).
+    where = os.path.dirname(os.path.dirname(os.path.abspath(wsframe.__file__)))
+    env["PYTHONPATH"] = where + os.pathsep + env.get("PYTHONPATH", "")
     args = [sys.executable, os.path.abspath(__file__), "--serve", name]
     if use_uvloop:
         args.append("--uvloop")

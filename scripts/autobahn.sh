@@ -23,7 +23,15 @@ PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0));
 
 LOG=$OUTDIR/echo_server.log
 mkdir -p "$OUTDIR"
-PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" "$ROOT/examples/echo_server.py" "$PORT" >"$LOG" 2>&1 &
+# Which wsframe: the source tree when it has a built extension (or the pure
+# backend is asked for, or nothing is installed), else the installed one (CI
+# installs with pip, so src/ has no compiled module there).
+if ls "$ROOT"/src/wsframe/_codec_c*.so >/dev/null 2>&1 || [ "${WSFRAME_NO_EXTENSIONS:-0}" = 1 ] \
+   || ! (cd / && "$PYTHON" -c 'import wsframe.aio') >/dev/null 2>&1; then
+    export PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
+fi
+"$PYTHON" -c 'import wsframe; print("autobahn: wsframe", wsframe.__version__, "backend", wsframe.BACKEND, "from", wsframe.__file__)'
+"$PYTHON" "$ROOT/examples/echo_server.py" "$PORT" >"$LOG" 2>&1 &
 SERVER=$!
 cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
 trap cleanup EXIT

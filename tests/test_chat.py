@@ -18,7 +18,11 @@ from wsframe.chat import ChatServer
 
 from aio_support import run
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+import wsframe
+
+# The directory this test imported wsframe from (src/ or site-packages), so the
+# subprocess runs the same build.
+IMPORT_ROOT = str(Path(wsframe.__file__).resolve().parents[1])
 
 
 async def http_get(port: int, path: str) -> bytes:
@@ -168,7 +172,7 @@ def test_reconnect_after_server_restart():
 
 
 def test_chat_command_line():
-    env = dict(os.environ, PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=IMPORT_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen(
         [sys.executable, "-m", "wsframe", "chat", "--port", "0"],
         stdout=subprocess.PIPE,
