@@ -22,9 +22,10 @@ from cpython.buffer cimport (
     PyBuffer_ToContiguous,
     PyObject_GetBuffer,
 )
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, _PyBytes_Resize
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE, _PyBytes_Resize
 from cpython.list cimport PyList_Append
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.number cimport PyNumber_Index
 from cpython.object cimport PyObject
 from cpython.ref cimport Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
@@ -45,6 +46,10 @@ cdef extern from "Python.h":
     char *_bytes_ptr "PyBytes_AS_STRING"(PyObject *o)
     bint PyBytes_CheckExact(object o)
     bint PyLong_Check(object o)
+    bint PyLong_CheckExact(object o)
+    Py_ssize_t PyLong_AsSsize_t(object o)
+    PyObject *PyErr_Occurred()
+    void PyErr_Clear()
     void Py_DECREF(PyObject *o)
 
 
@@ -149,18 +154,23 @@ cdef struct _Buf:
     Py_buffer view
 
 
-cdef int _acquire(object obj, _Buf *b) except -1:
+cdef inline int _acquire(object obj, _Buf *b) except -1:
     """Get a flat read-only view of any buffer (copying a non-contiguous one).
 
-    bytes take a fast path with no buffer export (their storage is immutable
-    and the caller holds a reference); anything else goes through the buffer
-    protocol, which also keeps a bytearray from being resized meanwhile.
+    bytes take an inlined fast path with no buffer export (their storage is
+    immutable and the caller holds a reference); anything else goes through
+    the buffer protocol, which also keeps a bytearray from being resized
+    meanwhile.
     """
     if PyBytes_CheckExact(obj):
         b.ptr = <const uint8_t *>PyBytes_AS_STRING(obj)
-        b.len = len(<bytes>obj)
+        b.len = PyBytes_GET_SIZE(obj)
         b.held = False
         return 0
+    return _acquire_export(obj, b)
+
+
+cdef int _acquire_export(object obj, _Buf *b) except -1:
     try:
         PyObject_GetBuffer(obj, &b.view, PyBUF_SIMPLE)
     except BufferError:
@@ -180,8 +190,15 @@ cdef inline void _release(_Buf *b) noexcept:
         PyBuffer_Release(&b.view)
 
 
-cdef int _key4(object mask, uint8_t *key) except -1:
+cdef inline int _key4(object mask, uint8_t *key) except -1:
     """Copy the 4-byte masking key into ``key`` (ValueError for another size)."""
+    if PyBytes_CheckExact(mask) and PyBytes_GET_SIZE(mask) == 4:
+        memcpy(key, PyBytes_AS_STRING(mask), 4)
+        return 0
+    return _key4_any(mask, key)
+
+
+cdef int _key4_any(object mask, uint8_t *key) except -1:
     cdef _Buf view
     _acquire(mask, &view)
     try:
@@ -195,6 +212,17 @@ cdef int _key4(object mask, uint8_t *key) except -1:
 
 cdef inline Py_ssize_t _phase(object offset) except -1:
     """Key phase of a stream offset (RFC 6455 5.3: octet i uses key octet i MOD 4)."""
+    cdef Py_ssize_t v
+    if PyLong_CheckExact(offset):
+        v = PyLong_AsSsize_t(offset)
+        if v >= 0:
+            return v & 3
+        if v == -1 and PyErr_Occurred():
+            PyErr_Clear()  # beyond Py_ssize_t: the generic path below
+    return _phase_any(offset)
+
+
+cdef Py_ssize_t _phase_any(object offset) except -1:
     if not isinstance(offset, int):
         raise TypeError(f"offset must be an int, not {type(offset).__name__}")
     if offset < 0:
@@ -763,17 +791,12 @@ cdef inline Frame _new_frame(unsigned int op, object payload, bint fin, bint rsv
 # ---- the frame parser (RFC 6455 section 5) ---------------------------------------
 
 
-cdef int _limit(object value, str name, long minimum) except -1:
-    """Check a size limit argument (plain int, no "unlimited")."""
-    if not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value!r}")
-    return 0
-
-
-cdef inline uint64_t _clip(object value):
-    """A checked non-negative limit as uint64 (huge values mean "no practical limit")."""
+cdef uint64_t _limit(object value, str name) except? 0:
+    """A size limit argument as uint64: any integer >= 0 (there is no
+    "unlimited"; values beyond 2**63-1 are clipped, no frame can exceed it)."""
+    value = PyNumber_Index(value)  # TypeError for non-integers
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
     return <uint64_t>(value if value < 0x7FFFFFFFFFFFFFFF else 0x7FFFFFFFFFFFFFFF)
 
 
@@ -835,19 +858,18 @@ cdef class FrameParser:
     def __init__(self, *, is_server, max_frame_size=DEFAULT_MAX_FRAME_SIZE,
                  max_message_size=DEFAULT_MAX_MESSAGE_SIZE, max_fragments=DEFAULT_MAX_FRAGMENTS,
                  reassemble=True, validate_utf8=True, rsv_allowed=(False, False, False)):
-        _limit(max_frame_size, "max_frame_size", 0)
-        _limit(max_message_size, "max_message_size", 0)
-        _limit(max_fragments, "max_fragments", 0)
-        rsv1, rsv2, rsv3 = rsv_allowed
         self._is_server = is_server
-        self._max_frame = _clip(max_frame_size)
-        self._max_message = _clip(max_message_size)
-        self._max_fragments = _clip(max_fragments)
+        self._max_frame = _limit(max_frame_size, "max_frame_size")
+        self._max_message = _limit(max_message_size, "max_message_size")
+        self._max_fragments = _limit(max_fragments, "max_fragments")
         self._reassemble = reassemble
         self._validate = validate_utf8
-        self._rsv1_ok = rsv1
-        self._rsv2_ok = rsv2
-        self._rsv3_ok = rsv3
+        allowed = tuple(rsv_allowed)
+        if len(allowed) != 3:
+            raise ValueError("rsv_allowed must have 3 items (RSV1, RSV2, RSV3)")
+        self._rsv1_ok = allowed[0]
+        self._rsv2_ok = allowed[1]
+        self._rsv3_ok = allowed[2]
         self._drop()
         self._error = None
 
