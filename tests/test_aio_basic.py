@@ -452,3 +452,45 @@ def test_replies_to_messages_before_a_protocol_error_go_out_before_the_close():
             assert not any(isinstance(e, ev.Pong) for e in seen)
 
     run(main())
+
+
+HOSTILE_HEADS = [
+    b"\r\n\r\n",
+    b"\x00" * 100 + b"\r\n\r\n",
+    b"GET / HTTP/1.1\r\nX: " + b"a" * 20000 + b"\r\n\r\n",
+    b"GET / HTTP/1.1\r\n" + b"X: y\r\n" * 500 + b"\r\n",
+    b"GET / HTTP/1.1\r\nHost: \xff\xfe\r\nUpgrade: websocket\r\n\r\n",
+    b"GET / HTTP/1.1\r\nno colon here\r\n\r\n",
+    b"POST / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+    b"GET / HTTP/1.0\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n",
+    b"\n\n",
+    b"GET\r\n\r\n",
+    bytes(range(256)) * 4 + b"\r\n\r\n",
+]
+
+
+def test_hostile_request_heads_get_http_errors_and_server_survives(caplog):
+    import random
+
+    rng = random.Random(6455)
+    heads = HOSTILE_HEADS + [bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 300))) + b"\r\n\r\n" for _ in range(30)]
+
+    async def main():
+        async with serve(echo, max_head_size=8192) as server:
+            for head in heads:
+                reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+                writer.write(head)
+                data = await reader.read()  # the server answers (or drops) and closes
+                writer.close()
+                assert data == b"" or data.startswith(b"HTTP/1.1 4"), (head[:60], data[:80])
+            async with connect(url(server)) as ws:
+                await ws.send("still alive")
+                assert await ws.recv() == "still alive"
+
+    with caplog.at_level("ERROR"):
+        run(main())
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")], caplog.text
