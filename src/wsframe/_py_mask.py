@@ -100,9 +100,21 @@ def apply_mask(data: Buffer, mask: Buffer, offset: int = 0) -> bytes:
         TypeError: an argument is not a buffer.
         ValueError: ``mask`` is not 4 bytes or ``offset`` is negative.
     """
-    flat = as_bytes_view(data)
-    key = _check_key(mask)
-    return mask_bytes(flat, key, _check_offset(offset))
+    # Argument checks in the C twin's order (data, mask, offset), with a
+    # shortcut for the common types.
+    flat = data if type(data) is bytes else as_bytes_view(data)
+    key = mask if type(mask) is bytes and len(mask) == 4 else _check_key(mask)
+    phase = offset & 3 if type(offset) is int and offset >= 0 else _check_offset(offset)
+    n = len(flat)
+    if n < TRANSLATE_FROM:
+        if not n:
+            return b""
+        if phase:
+            key = key[phase:] + key[:phase]
+        # RFC 6455 5.3: octet i of the payload is XORed with octet i MOD 4 of the key.
+        stream = key * ((n >> 2) + 1)
+        return (int.from_bytes(flat, "little") ^ int.from_bytes(stream[:n], "little")).to_bytes(n, "little")
+    return mask_bytes(flat, key, phase)
 
 
 def apply_mask_inplace(buf: Buffer, mask: Buffer, offset: int = 0) -> None:
