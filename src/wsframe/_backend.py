@@ -62,6 +62,8 @@ HAS_C_EXTENSION: bool = BACKEND == "c"
 def backend_info() -> Dict[str, Any]:
     """Which backend and kernels are live, and why the C backend is not, if so."""
     kernels = codec.kernel_info()
+    from .deflate.zlib_impl import IMPL as deflate_zlib  # lazy: deflate imports the handshake package
+
     return {
         "backend": BACKEND,
         "has_c_extension": HAS_C_EXTENSION,
@@ -71,4 +73,5 @@ def backend_info() -> Dict[str, Any]:
         "forced_simd": os.environ.get("WSFRAME_FORCE_SIMD") or None,
         "c_import_error": C_IMPORT_ERROR,
         "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
+        "deflate": f"{deflate_zlib.name} {deflate_zlib.version}",  # permessage-deflate's zlib
     }

@@ -82,7 +82,11 @@ def build_request(
     if subprotocols:
         headers.append(("Sec-WebSocket-Protocol", ", ".join(subprotocols)))
     if extensions:
-        headers.append(("Sec-WebSocket-Extensions", format_extensions([(f.name, f.offer()) for f in extensions])))
+        # A factory with an offers() method (permessage-deflate) may make
+        # several offers, most preferred first (RFC 7692 section 5); the
+        # server accepts at most one and the factory's accept() finds which.
+        offers = [(f.name, params) for f in extensions for params in getattr(f, "offers", lambda f=f: [f.offer()])()]
+        headers.append(("Sec-WebSocket-Extensions", format_extensions(offers)))
     headers += list(extra_headers)
     return ClientRequest(Request("GET", target, headers), key, subprotocols, extensions)
 
