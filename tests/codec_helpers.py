@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from typing import Any, Callable, List, Optional, Sequence, Tuple
 
+
 def codec_is_py(codec: Any) -> bool:
     """Whether a ``codec`` fixture value is the pure twin (differential tests skip it)."""
     return str(codec.__name__).endswith("_codec_py")

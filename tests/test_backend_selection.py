@@ -75,9 +75,8 @@ def test_c_extension_loaded_when_required():
     """With WSFRAME_REQUIRE_EXTENSIONS=1 a missing or broken C backend fails the run."""
     if not env_flag("WSFRAME_REQUIRE_EXTENSIONS") or env_flag("WSFRAME_NO_EXTENSIONS"):
         pytest.skip("only meaningful with WSFRAME_REQUIRE_EXTENSIONS=1")
-    import wsframe._codec_c  # noqa: F401 - must import: this is the point of the test
-
     import wsframe
+    import wsframe._codec_c  # noqa: F401 - must import: this is the point of the test
 
     assert wsframe.BACKEND == "c"
     assert wsframe.HAS_C_EXTENSION is True

@@ -93,7 +93,7 @@ def test_stress_vectors(codec, label, data, expected):
 
 def test_stress_vectors_shifted(codec):
     """Every vector after 0-67 ASCII bytes and before 0/1/70 more: SIMD block edges."""
-    for label, data, expected in STRESS:
+    for label, data, _expected in STRESS:
         for pre in range(68):
             for post in (0, 1, 70):
                 buf = b"a" * pre + data + b"z" * post
