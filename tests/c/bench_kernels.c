@@ -27,7 +27,7 @@ static double now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-enum { K_MEMCPY, K_MASK_INPLACE, K_MASK_COPY, K_UTF8, K_UNMASK_UTF8 };
+enum { K_MEMCPY, K_MASK_INPLACE, K_MASK_COPY, K_UTF8, K_UNMASK_UTF8, K_HDR_DECODE, K_HDR_ENCODE };
 
 static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
 
@@ -50,6 +50,18 @@ static void run_once(int kind, uint8_t *dst, const uint8_t *src, size_t n)
     case K_UNMASK_UTF8:   /* src holds the masked text (see main) */
         sink += (size_t)wsf_unmask_utf8_check(dst, src, n, key, 0, &pos) + pos;
         break;
+    case K_HDR_DECODE: {   /* src holds an encoded header of n bytes */
+        wsf_header h;
+        sink += (size_t)wsf_header_decode(src, n, &h) + (size_t)h.length;
+        break;
+    }
+    case K_HDR_ENCODE: {
+        wsf_header h = {0};
+        h.fin = 1, h.opcode = 2, h.masked = n > 10, h.length = n > 4 ? 70000 : 300;
+        memcpy(h.mask, key, 4);
+        sink += wsf_header_encode(dst, &h);
+        break;
+    }
     }
 }
 
@@ -165,6 +177,14 @@ int main(int argc, char **argv)
         }
         printf("\n");
     }
+    /* Headers: ns per call (the size is the header's). */
+    static const uint8_t hdr14[14] = {0x82, 0xFF, 0, 0, 0, 0, 0, 1, 0x11, 0x70, 1, 2, 3, 4};
+    memcpy(src, hdr14, 14);
+    printf("\nns per header call: decode 14-byte %.1fns",
+           14.0 / measure(K_HDR_DECODE, dst, src, 14));
+    memcpy(src, "\x81\x05", 2);
+    printf("  decode 2-byte %.1fns", 2.0 / measure(K_HDR_DECODE, dst, src, 2));
+    printf("  encode 14-byte %.1fns\n", 14.0 / measure(K_HDR_ENCODE, dst, src, 14));
     free(src);
     free(dst);
     return (int)(sink & 0);
