@@ -413,6 +413,21 @@ static void test_dispatch(void)
     CHECK(strncmp(wsf_supported_levels(), "generic", 7) == 0, "levels start with generic");
 }
 
+/* Empty input may come as NULL pointers: every kernel must accept it. */
+static void test_empty_null(void)
+{
+    static const uint8_t key[4] = {1, 2, 3, 4};
+    size_t pos = 7;
+    uint64_t pos64 = 0;
+    wsf_utf8_stream st;
+    wsf_mask(NULL, NULL, 0, key, 3);
+    CHECK(wsf_utf8_check(NULL, 0, &pos) == WSF_UTF8_OK, "empty utf8");
+    CHECK(wsf_unmask_utf8_check(NULL, NULL, 0, key, 1, &pos) == WSF_UTF8_OK, "empty unmask_utf8");
+    wsf_utf8_stream_init(&st);
+    CHECK(wsf_utf8_stream_feed(&st, NULL, 0, 0, &pos64) == WSF_UTF8_OK, "empty feed");
+    CHECK(wsf_utf8_stream_feed_unmask(&st, NULL, NULL, 0, key, 0, 1, &pos64) == WSF_UTF8_OK, "empty feed unmask");
+}
+
 int main(void)
 {
     char levels[128];
@@ -425,6 +440,7 @@ int main(void)
         level = lv;
         CHECK(wsf_dispatch_init(lv) == 0, "init %s", lv);
         printf("level %s: mask=%s utf8=%s\n", lv, wsf_mask_kernel_name(), wsf_utf8_kernel_name());
+        test_empty_null();
         test_mask();
         test_utf8();
         test_stream();

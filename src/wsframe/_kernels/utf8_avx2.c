@@ -89,7 +89,8 @@ static inline int step(v_state *st, __m256i a, __m256i b)
 static inline int step_tail(v_state *st, const uint8_t *p, size_t n)
 {
     uint8_t buf[64] = {0};
-    memcpy(buf, p, n);
+    if (n)   /* p may be NULL when the input is empty */
+        memcpy(buf, p, n);
     return step(st, _mm256_loadu_si256((const __m256i *)buf),
                 _mm256_loadu_si256((const __m256i *)(buf + 32)));
 }

@@ -108,7 +108,8 @@ static inline int step_at(v_state *st, const uint8_t *p)
 static inline int step_tail(v_state *st, const uint8_t *p, size_t n)
 {
     uint8_t buf[64] = {0};
-    memcpy(buf, p, n);
+    if (n)   /* p may be NULL when the input is empty */
+        memcpy(buf, p, n);
     return step_at(st, buf);
 }
 
