@@ -1,6 +1,7 @@
 /*
  * Masking with AVX2 (RFC 6455 section 5.3): 32-byte vectors, 128 bytes per
- * iteration, stores aligned on dst so no store splits a cache line.
+ * iteration; from 256 bytes on, dst is aligned first so no store splits a
+ * cache line. Short runs and the tail go through mask_short.h.
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
