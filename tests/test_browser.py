@@ -212,6 +212,7 @@ def test_chat_page_in_chromium(chromium: str) -> None:
             await devtools.wait_for(session, "chat.connected && chat.room === 'browsertest'", "rejoined after restart")
             ws = await connect(f"ws://127.0.0.1:{port}/ws")
             await ws.send(json.dumps({"type": "join", "room": "browsertest", "name": "python2"}))
+            await devtools.wait_for(session, "chat.members.includes('python2')", "saw python2 join")
             assert await devtools.evaluate(session, "chat.send('back again')")
             event = await asyncio.wait_for(next_message(ws), 20)
             assert (event["name"], event["text"]) == ("chromium", "back again")
