@@ -30,6 +30,7 @@ async def main(port: int, host: str) -> None:
         host,
         port,
         max_size=MAX_SIZE,
+        compression="deflate",  # permessage-deflate: Autobahn sections 12 and 13
         max_fragments=1 << 17,
         read_buffer_size=256 * 1024,
         ping_interval=None,  # the suite measures us, not the other way round

@@ -62,7 +62,8 @@ def test_send_waits_for_a_slow_peer():
             await ws.send("done")
 
         async with serve(lazy, max_size=2 * size, max_queue=1) as server:
-            async with connect(f"ws://127.0.0.1:{server.port}/", write_limit=256 * 1024) as ws:
+            # compression=None: deflate would shrink the payload to ~1 KiB and never fill the buffer.
+            async with connect(f"ws://127.0.0.1:{server.port}/", write_limit=256 * 1024, compression=None) as ws:
                 payload = b"\x42" * size
 
                 async def sender():

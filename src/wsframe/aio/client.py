@@ -14,6 +14,7 @@ import ssl as _ssl
 import urllib.parse
 from typing import Any, Generator, Iterable, Optional, Sequence, Tuple
 
+from .. import deflate as _deflate  # permessage-deflate, on by default (compression="deflate")
 from .._backend import codec as _codec
 from ..connection import Connection
 from .connection import WebSocket
@@ -144,6 +145,7 @@ def connect(
     origin: Optional[str] = None,
     subprotocols: Sequence[str] = (),
     extension_factories: Sequence[Any] = (),
+    compression: Optional[str] = "deflate",
     extra_headers: Iterable[Tuple[str, str]] = (),
     max_size: int = _codec.DEFAULT_MAX_MESSAGE_SIZE,
     max_frame_size: Optional[int] = None,
@@ -166,6 +168,9 @@ def connect(
         origin: the Origin header to send.
         subprotocols: offered subprotocols, most preferred first.
         extension_factories: client extension factories.
+        compression: ``"deflate"`` (default, like websockets) offers
+            permessage-deflate (:class:`wsframe.deflate.ClientPerMessageDeflate`)
+            unless ``extension_factories`` has one; None disables it.
         extra_headers: more request header fields.
         max_size, max_frame_size, max_fragments: receive limits (1009 above).
         max_queue, read_buffer_size, write_limit: flow control.
@@ -184,11 +189,13 @@ def connect(
         asyncio.TimeoutError: ``open_timeout`` ran out.
         OSError: the TCP connection failed.
     """
+    if compression not in ("deflate", None):
+        raise ValueError(f"unsupported compression: {compression!r} (use 'deflate' or None)")
     options = {
         "ssl": ssl,
         "origin": origin,
         "subprotocols": list(subprotocols),
-        "extension_factories": list(extension_factories),
+        "extension_factories": _deflate.enable_client(extension_factories) if compression == "deflate" else list(extension_factories),
         "extra_headers": list(extra_headers),
         "max_size": max_size,
         "max_frame_size": max_size if max_frame_size is None else max_frame_size,

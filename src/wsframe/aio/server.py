@@ -19,6 +19,7 @@ import asyncio
 import ssl as _ssl
 from typing import Any, Awaitable, Callable, Dict, Generator, Iterable, List, Optional, Sequence, Set, Tuple
 
+from .. import deflate as _deflate  # permessage-deflate, on by default (compression="deflate")
 from .. import handshake
 from .._backend import codec as _codec
 from ..connection import Connection
@@ -287,6 +288,7 @@ def serve(
     subprotocols: Sequence[str] = (),
     origins: Optional[Sequence[Optional[str]]] = None,
     extension_factories: Sequence[Any] = (),
+    compression: Optional[str] = "deflate",
     extra_headers: Iterable[Tuple[str, str]] = (),
     process_request: Optional[ProcessRequest] = None,
     max_size: int = _codec.DEFAULT_MAX_MESSAGE_SIZE,
@@ -311,6 +313,9 @@ def serve(
         subprotocols: supported subprotocols, most preferred first.
         origins: Origin allow-list (None allows any).
         extension_factories: server extension factories (e.g. permessage-deflate).
+        compression: ``"deflate"`` (default, like websockets) accepts
+            permessage-deflate offers with :class:`wsframe.deflate.ServerPerMessageDeflate`'s
+            memory-saving defaults unless ``extension_factories`` has one; None disables it.
         extra_headers: more fields for the 101 response.
         process_request: ``f(connection, request)`` called with each request
             head; return None to go on with the handshake or
@@ -331,10 +336,12 @@ def serve(
     Returns:
         A :class:`Server`: ``await`` it or use ``async with``.
     """
+    if compression not in ("deflate", None):
+        raise ValueError(f"unsupported compression: {compression!r} (use 'deflate' or None)")
     options = {
         "subprotocols": list(subprotocols),
         "origins": None if origins is None else list(origins),
-        "extension_factories": list(extension_factories),
+        "extension_factories": _deflate.enable_server(extension_factories) if compression == "deflate" else list(extension_factories),
         "extra_headers": list(extra_headers),
         "process_request": process_request,
         "max_size": max_size,
