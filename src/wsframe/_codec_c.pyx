@@ -801,8 +801,11 @@ cdef uint64_t _limit(object value, str name) except? 0:
 
 
 @cython.final
+@cython.embedsignature(False)  # Cython 3.3 misplaces "*" before a required keyword-only argument
 cdef class FrameParser:
-    """Streaming RFC 6455 section 5 frame decoder.
+    """FrameParser(*, is_server, max_frame_size=DEFAULT_MAX_FRAME_SIZE, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, max_fragments=DEFAULT_MAX_FRAGMENTS, reassemble=True, validate_utf8=True, rsv_allowed=(False, False, False))
+
+    Streaming RFC 6455 section 5 frame decoder.
 
     ``is_server=True`` means frames come from a client, so they must be masked;
     ``False`` means they must not be. Limits are checked against the declared
