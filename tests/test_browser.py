@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from typing import Any, Dict, Iterator, Optional
 
 import pytest
@@ -28,8 +29,15 @@ from wsframe.chat import ChatServer
 
 from aio_support import run
 
-INSTALL_TIMEOUT = 900  # seconds for apt-get (a cold install downloads ~100 MB)
+INSTALL_TIMEOUT = 600  # seconds for all apt-get calls together (a cold install downloads ~100 MB)
 START_TIMEOUT = 60  # seconds for Chromium to print its DevTools address
+
+try:  # the install may take longer than the suite's per-test timeout
+    import pytest_timeout  # noqa: F401
+
+    pytestmark = pytest.mark.timeout(INSTALL_TIMEOUT + START_TIMEOUT + 300)
+except ImportError:  # pragma: no cover
+    pass
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
 
@@ -49,11 +57,16 @@ def _install_chromium() -> str:
         return "not root, cannot apt-get install chromium"
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     command = ["apt-get", "install", "-y", "--no-install-recommends", "chromium"]
+    deadline = time.monotonic() + INSTALL_TIMEOUT
+
+    def left() -> float:
+        return max(1.0, deadline - time.monotonic())
+
     try:
-        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=left())
         if done.returncode != 0:  # maybe the package lists are missing: update once
-            subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=INSTALL_TIMEOUT)
-            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT)
+            subprocess.run(["apt-get", "update"], env=env, capture_output=True, timeout=left())
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=left())
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"apt-get install chromium failed: {exc}"
     if done.returncode != 0:
