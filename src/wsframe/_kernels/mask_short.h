@@ -1,9 +1,10 @@
 /*
  * Masking of a short run (0..63 bytes) without a loop over bytes, for the
- * AVX2 and AVX-512 kernels (both compiled with AVX2): one 32-, 16-, 8- and
- * 4-byte step each at most, then at most 3 single bytes. Plain loads and
- * stores: for a frame of a few bytes they beat a masked AVX-512 store, and
- * a later load of the same bytes can be forwarded from them.
+ * SSE2, AVX2 and AVX-512 kernels: one 32-, 16-, 8- and 4-byte step each at
+ * most (the 32-byte one as two 16-byte steps without AVX2), then at most 3
+ * single bytes. Inline, so a short frame costs no extra call; plain loads
+ * and stores, which for a few bytes beat a masked AVX-512 store, and from
+ * which a later load of the same bytes can be forwarded.
  */
 #ifndef WSF_MASK_SHORT_H
 #define WSF_MASK_SHORT_H
@@ -18,8 +19,14 @@ static inline void wsf_mask_short(uint8_t *dst, const uint8_t *src, size_t len, 
 {
     size_t i = 0;
     if (len & 32) {
+#if defined(__AVX2__)
         __m256i kv = _mm256_set1_epi64x((long long)k);
         _mm256_storeu_si256((__m256i *)dst, _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)src), kv));
+#else
+        __m128i kv = _mm_set1_epi64x((long long)k);
+        _mm_storeu_si128((__m128i *)dst, _mm_xor_si128(_mm_loadu_si128((const __m128i *)src), kv));
+        _mm_storeu_si128((__m128i *)(dst + 16), _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + 16)), kv));
+#endif
         i = 32;
     }
     if (len & 16) {

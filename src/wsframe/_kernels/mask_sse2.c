@@ -1,27 +1,30 @@
 /*
  * Masking with SSE2 (RFC 6455 section 5.3), the x86-64 baseline: 16-byte
  * vectors, 64 bytes per iteration, stores aligned on dst after a short
- * scalar head.
+ * head; short runs, head and tail inline (mask_short.h).
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <emmintrin.h>
 
 #include "wsf_internal.h"
+#include "mask_short.h"
 
 void wsf_mask_sse2(uint8_t *dst, const uint8_t *src, size_t len,
                    const uint8_t key[4], size_t phase)
 {
+    uint64_t kw = wsf_key64(key, phase);
     if (len < 64) {     /* short frames: no setup worth paying for */
-        wsf_mask_generic(dst, src, len, key, phase);
+        wsf_mask_short(dst, src, len, kw);
         return;
     }
-    /* Head: bytes up to a 16-byte boundary of dst, done by the word code so
-     * each byte is XORed exactly once (in place, twice would undo it). */
+    /* Head: bytes up to a 16-byte boundary of dst, each XORed exactly once
+     * (in place, twice would undo it); then the key for the new phase. */
     size_t head = (size_t)(-(uintptr_t)dst) & 15;
-    wsf_mask_generic(dst, src, head, key, phase);
-
-    /* Rotate the key once for the phase at the first vector. */
-    const __m128i k = _mm_set1_epi64x((long long)wsf_key64(key, phase + head));
+    if (head) {
+        wsf_mask_short(dst, src, head, kw);
+        kw = wsf_key64(key, phase + head);
+    }
+    const __m128i k = _mm_set1_epi64x((long long)kw);
     size_t i = head;
 
     for (; i + 64 <= len; i += 64) {
@@ -39,7 +42,7 @@ void wsf_mask_sse2(uint8_t *dst, const uint8_t *src, size_t len,
         _mm_store_si128((__m128i *)(dst + i), _mm_xor_si128(a, k));
     }
     /* Tail (< 16 bytes): i - head is a multiple of 16, so the phase is
-     * phase + head again. */
-    wsf_mask_generic(dst + i, src + i, len - i, key, phase + head);
+     * phase + head again and kw still fits. */
+    wsf_mask_short(dst + i, src + i, len - i, kw);
 }
 #endif
