@@ -35,6 +35,8 @@ _BinaryMessage = ev.BinaryMessage
 
 #: Defaults shared by serve() and connect().
 DEFAULT_READ_BUFFER_SIZE = 64 * 1024
+#: The read buffer grows (x4 per full read) up to this for peers sending big frames.
+MAX_READ_BUFFER_SIZE = 1024 * 1024
 DEFAULT_WRITE_LIMIT = 64 * 1024
 DEFAULT_MAX_QUEUE = 16
 
@@ -45,7 +47,9 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
     Args:
         max_queue: high-water mark of the incoming message queue; reading
             pauses at this many unread messages and resumes at a quarter.
-        read_buffer_size: size of the buffer asyncio reads into.
+        read_buffer_size: initial size of the buffer asyncio reads into; a
+            read that fills it makes it grow (x4, up to 1 MiB), so a big frame
+            takes one read instead of several.
         write_limit: high-water mark of the transport's write buffer; above
             it ``send`` waits until the peer has read enough.
         ping_interval: seconds between keepalive pings, None for none.
@@ -124,6 +128,10 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         conn.receive_data(self._view[:nbytes])
         self._dispatch()
         self._flush()
+        if nbytes == len(self._buffer) and nbytes < MAX_READ_BUFFER_SIZE:
+            # More was probably waiting: read bigger chunks from now on.
+            self._buffer = bytearray(min(4 * nbytes, MAX_READ_BUFFER_SIZE))
+            self._view = memoryview(self._buffer)
 
     def eof_received(self) -> Optional[bool]:
         conn = self._conn
