@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "wsf_kernels.h"
+#include "wsf_internal.h"   /* the generic kernels, to compare levels with */
 
 static int failures;
 static const char *level = "?";
@@ -268,6 +269,25 @@ static void test_utf8(void)
                 }
 }
 
+/* Random mutations of valid text: every level must agree with the generic
+ * kernel (and the reference) on status and position. */
+static void test_utf8_vs_generic(void)
+{
+    uint8_t text[1100];
+    for (int n = 0; n < 3000; n++) {
+        size_t len = rnd() % 1100, gpos = 0, lpos = 0, rpos = 0;
+        make_text(text, len, (int)(rnd() % 3));
+        for (int m = (int)(rnd() % 4); m > 0 && len; m--)
+            text[rnd() % len] = (uint8_t)rnd();
+        int g = wsf_utf8_check_generic(text, len, &gpos);
+        int l = wsf_utf8_check(text, len, &lpos);
+        int r = ref_utf8(text, len, &rpos);
+        CHECK(g == r && (r == WSF_UTF8_OK || gpos == rpos), "generic vs reference len=%zu", len);
+        CHECK(l == g && (g == WSF_UTF8_OK || lpos == gpos), "level vs generic len=%zu: %d@%zu vs %d@%zu",
+              len, l, lpos, g, gpos);
+    }
+}
+
 /* Feed text split at the given cut points; the result must be what the
  * one-shot reference says about the whole (an unfinished end is INVALID
  * with final). Runs the plain and the unmasking feed. */
@@ -411,6 +431,18 @@ static void test_dispatch(void)
     CHECK(strcmp(wsf_mask_kernel_name(), "generic") == 0, "refusal keeps the choice");
     CHECK(wsf_dispatch_init(NULL) == 0 && wsf_dispatch_init("") == 0, "best level");
     CHECK(strncmp(wsf_supported_levels(), "generic", 7) == 0, "levels start with generic");
+    /* a known name this CPU/architecture lacks is refused, the choice kept */
+    static const char *const names[] = {"generic", "sse2", "avx2", "avx512", "neon"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        char list[128];
+        snprintf(list, sizeof list, ",%s,", wsf_supported_levels());
+        char needle[32];
+        snprintf(needle, sizeof needle, ",%s,", names[i]);
+        int have = strstr(list, needle) != NULL;
+        CHECK(wsf_dispatch_init("generic") == 0, "reset");
+        CHECK(wsf_dispatch_init(names[i]) == (have ? 0 : -1), "force %s", names[i]);
+        CHECK(strcmp(wsf_mask_kernel_name(), have ? names[i] : "generic") == 0, "name after force %s", names[i]);
+    }
 }
 
 /* Empty input may come as NULL pointers: every kernel must accept it. */
@@ -443,6 +475,7 @@ int main(void)
         test_empty_null();
         test_mask();
         test_utf8();
+        test_utf8_vs_generic();
         test_stream();
         fflush(stdout);
     }
