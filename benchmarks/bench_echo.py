@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(ROOT, "src", "wsframe")) and "wsframe" not in sys.modules:
@@ -265,7 +265,9 @@ def fmt_us(value: Optional[float]) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
-def table(servers: List[str], results: Dict[str, Dict[Tuple[str, int], float]], sizes: List[int], rate: bool = True) -> str:
+def table(
+    servers: List[str], results: Dict[str, Dict[Tuple[str, int], float]], sizes: List[int], rate: bool = True
+) -> str:
     """A Markdown table: one row per (mode, size), one column per server, then ratios
     oriented so that above 1 means wsframe is better."""
     peers = [s for s in servers if s != "wsframe"]
@@ -326,9 +328,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     import wsframe
 
-    print(f"wsframe {wsframe.__version__} backend={wsframe.BACKEND}, client={client}, "
-          f"{'text' if args.text else 'binary'} messages, loop={'uvloop' if args.uvloop else 'asyncio'}, "
-          f"{args.seconds:g} s per cell, Python {sys.version.split()[0]}", flush=True)
+    print(
+        f"wsframe {wsframe.__version__} backend={wsframe.BACKEND}, client={client}, "
+        f"{'text' if args.text else 'binary'} messages, loop={'uvloop' if args.uvloop else 'asyncio'}, "
+        f"{args.seconds:g} s per cell, Python {sys.version.split()[0]}",
+        flush=True,
+    )
     results: Dict[str, Dict[Tuple[str, int], float]] = {}
     cpu: Dict[str, Dict[Tuple[str, int], float]] = {}
     for name in servers:

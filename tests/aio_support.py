@@ -13,7 +13,11 @@ from typing import Any, Awaitable, Callable, Optional
 TEST_TIMEOUT = 30.0
 
 
-def run(coro: Awaitable[Any], timeout: float = TEST_TIMEOUT, loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None) -> Any:
+def run(
+    coro: Awaitable[Any],
+    timeout: float = TEST_TIMEOUT,
+    loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]] = None,
+) -> Any:
     """Run ``coro`` on a fresh event loop, failing the test after ``timeout`` seconds."""
     loop = (loop_factory or asyncio.new_event_loop)()
     try:

@@ -7,6 +7,7 @@ import asyncio
 import socket
 
 import pytest
+from aio_support import echo, run
 
 from wsframe import handshake
 from wsframe.aio import (
@@ -18,8 +19,6 @@ from wsframe.aio import (
     parse_uri,
     serve,
 )
-
-from aio_support import echo, run
 
 
 def url(server, path="/"):
@@ -477,7 +476,9 @@ def test_hostile_request_heads_get_http_errors_and_server_survives(caplog):
     import random
 
     rng = random.Random(6455)
-    heads = HOSTILE_HEADS + [bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 300))) + b"\r\n\r\n" for _ in range(30)]
+    heads = HOSTILE_HEADS + [
+        bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 300))) + b"\r\n\r\n" for _ in range(30)
+    ]
 
     async def main():
         async with serve(echo, max_head_size=8192) as server:

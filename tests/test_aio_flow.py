@@ -11,10 +11,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aio_support import echo, run
 
 from wsframe.aio import connect, serve
-
-from aio_support import echo, run
 
 
 async def wait_until(predicate, what: str, steps: int = 1000) -> None:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aio_support import run
 
 from wsframe.aio import ConnectionClosedOK, connect, serve
-
-from aio_support import run
 
 pytestmark = pytest.mark.interop
 

@@ -9,15 +9,14 @@ import ssl
 from pathlib import Path
 
 import pytest
+from aio_support import echo, run
 
 from wsframe.aio import connect, serve
 
-from aio_support import echo, run
-
 x509 = pytest.importorskip("cryptography.x509", reason="cryptography is needed to make a test certificate")
-from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from cryptography.x509.oid import NameOID  # noqa: E402
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +34,7 @@ def cert_files(tmp_path_factory: pytest.TempPathFactory):
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=7))
         .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
+            x509.SubjectAlternativeName([x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
             critical=False,
         )
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -48,9 +45,7 @@ def cert_files(tmp_path_factory: pytest.TempPathFactory):
     key_path = directory / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     )
     return cert_path, key_path
 
@@ -99,9 +94,7 @@ def test_wss_checks_host_name(server_context, cert_files):
     async def main():
         async with serve(echo, ssl=server_context, host="127.0.0.1") as server:
             with pytest.raises(ssl.SSLCertVerificationError):
-                await connect(
-                    f"wss://127.0.0.1:{server.port}/", ssl=context, server_hostname="not-this-host.example"
-                )
+                await connect(f"wss://127.0.0.1:{server.port}/", ssl=context, server_hostname="not-this-host.example")
 
     run(main())
 

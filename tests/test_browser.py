@@ -23,11 +23,10 @@ import time
 from typing import Any, Dict, Iterator, Optional
 
 import pytest
+from aio_support import run
 
 from wsframe.aio import connect
 from wsframe.chat import ChatServer
-
-from aio_support import run
 
 INSTALL_TIMEOUT = 600  # seconds for all apt-get calls together (a cold install downloads ~100 MB)
 START_TIMEOUT = 60  # seconds for Chromium to print its DevTools address
@@ -85,10 +84,18 @@ def chromium() -> Iterator[str]:
             pytest.skip(f"Chromium is not installed and could not be installed: {why or 'not found after install'}")
     profile = tempfile.mkdtemp(prefix="wsframe-chromium-")
     args = [
-        path, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-        "--remote-debugging-address=127.0.0.1", "--remote-debugging-port=0",
-        f"--user-data-dir={profile}", "about:blank",
+        path,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--no-default-browser-check",
+        "--disable-extensions",
+        "--remote-debugging-address=127.0.0.1",
+        "--remote-debugging-port=0",
+        f"--user-data-dir={profile}",
+        "about:blank",
     ]
     try:
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -12,13 +12,11 @@ import threading
 from pathlib import Path
 
 import pytest
-
-from wsframe.aio import ConnectionClosed, ConnectionClosedOK, connect
-from wsframe.chat import ChatServer
-
 from aio_support import run
 
 import wsframe
+from wsframe.aio import ConnectionClosed, ConnectionClosedOK, connect
+from wsframe.chat import ChatServer
 
 # The directory this test imported wsframe from (src/ or site-packages), so the
 # subprocess runs the same build.
@@ -120,10 +118,14 @@ def test_bad_requests_get_errors():
     async def main():
         async with ChatServer().serve(port=0) as server:
             async with connect(f"ws://127.0.0.1:{server.port}/ws") as ws:
-                for bad in ("not json", "[1, 2]", json.dumps({"type": "message", "text": "early"}),
-                            json.dumps({"type": "join", "room": "", "name": "x"}),
-                            json.dumps({"type": "join", "room": "r", "name": "n" * 33}),
-                            json.dumps({"type": "dance"})):
+                for bad in (
+                    "not json",
+                    "[1, 2]",
+                    json.dumps({"type": "message", "text": "early"}),
+                    json.dumps({"type": "join", "room": "", "name": "x"}),
+                    json.dumps({"type": "join", "room": "r", "name": "n" * 33}),
+                    json.dumps({"type": "dance"}),
+                ):
                     await ws.send(bad)
                     assert (await next_event(ws))["type"] == "error"
                 await ws.send(b"binary")
@@ -161,7 +163,7 @@ def test_reconnect_after_server_restart():
         assert alice.close_code == 1001  # going away
 
         async with ChatServer().serve(port=port) as second:
-            alice, joined = await reconnect(second.port, "lobby", "alice")
+            alice, _ = await reconnect(second.port, "lobby", "alice")
             bob, _ = await reconnect(second.port, "lobby", "bob")
             await bob.send(json.dumps({"type": "message", "text": "welcome back"}))
             assert (await next_event(alice, "message"))["text"] == "welcome back"

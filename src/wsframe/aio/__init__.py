@@ -23,7 +23,12 @@ from __future__ import annotations
 from .broadcast import broadcast
 from .client import ClientConnection, Connect, connect, parse_uri
 from .connection import WebSocket
-from .exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK, InvalidURI
+from .exceptions import (
+    ConnectionClosed,
+    ConnectionClosedError,
+    ConnectionClosedOK,
+    InvalidURI,
+)
 from .server import HTTPResponse, Server, ServerConnection, serve
 
 __all__ = [

@@ -14,7 +14,9 @@ import ssl as _ssl
 import urllib.parse
 from typing import Any, Generator, Iterable, Optional, Sequence, Tuple
 
-from .. import deflate as _deflate  # permessage-deflate, on by default (compression="deflate")
+from .. import (
+    deflate as _deflate,  # permessage-deflate, on by default (compression="deflate")
+)
 from .._backend import codec as _codec
 from ..connection import Connection
 from .connection import WebSocket
@@ -103,7 +105,14 @@ class Connect:
         loop = asyncio.get_running_loop()
         protocol_options = {
             key: o[key]
-            for key in ("max_queue", "read_buffer_size", "write_limit", "ping_interval", "ping_timeout", "close_timeout")
+            for key in (
+                "max_queue",
+                "read_buffer_size",
+                "write_limit",
+                "ping_interval",
+                "ping_timeout",
+                "close_timeout",
+            )
         }
         transport = None
 
@@ -195,7 +204,9 @@ def connect(
         "ssl": ssl,
         "origin": origin,
         "subprotocols": list(subprotocols),
-        "extension_factories": _deflate.enable_client(extension_factories) if compression == "deflate" else list(extension_factories),
+        "extension_factories": _deflate.enable_client(extension_factories)
+        if compression == "deflate"
+        else list(extension_factories),
         "extra_headers": list(extra_headers),
         "max_size": max_size,
         "max_frame_size": max_size if max_frame_size is None else max_frame_size,

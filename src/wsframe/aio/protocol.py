@@ -200,20 +200,18 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             cls = type(event)
             if cls is _TextMessage or cls is _BinaryMessage:
                 messages = self._messages
-                messages.append(event.data)  # type: ignore[attr-defined]
+                messages.append(event.data)  # type: ignore[union-attr,attr-defined]
                 waiter = self._recv_waiter
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
                 if (
-                    len(messages) >= self._max_queue
-                    and not self._reading_paused
-                    and self._conn.state is State.OPEN  # type: ignore[union-attr]
+                    len(messages) >= self._max_queue and not self._reading_paused and self._conn.state is State.OPEN  # type: ignore[union-attr]
                 ):
                     # Back-pressure on the peer: stop reading until recv() catches up.
                     self._reading_paused = True
                     self._transport.pause_reading()  # type: ignore[union-attr]
             elif cls is ev.Pong:
-                self._on_pong(event.data)  # type: ignore[attr-defined]
+                self._on_pong(event.data)  # type: ignore[union-attr,attr-defined]
             elif cls is ev.Closed:
                 self._on_closed(event)  # type: ignore[arg-type]
             elif cls is ev.HandshakeAccepted:

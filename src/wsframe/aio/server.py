@@ -17,16 +17,41 @@ from __future__ import annotations
 
 import asyncio
 import ssl as _ssl
-from typing import Any, Awaitable, Callable, Dict, Generator, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import (
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    Generator,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Set,
+    Tuple,
+)
 
-from .. import deflate as _deflate  # permessage-deflate, on by default (compression="deflate")
+from .. import (
+    deflate as _deflate,  # permessage-deflate, on by default (compression="deflate")
+)
 from .. import handshake
 from .._backend import codec as _codec
 from ..connection import Connection
-from ..handshake.http11 import HeadReader, Request, Response, parse_request, serialize_response
+from ..handshake.http11 import (
+    HeadReader,
+    Request,
+    Response,
+    parse_request,
+    serialize_response,
+)
 from .connection import WebSocket
 from .exceptions import ConnectionClosed
-from .protocol import DEFAULT_MAX_QUEUE, DEFAULT_READ_BUFFER_SIZE, DEFAULT_WRITE_LIMIT, logger
+from .protocol import (
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_READ_BUFFER_SIZE,
+    DEFAULT_WRITE_LIMIT,
+    logger,
+)
 
 __all__ = ["serve", "Server", "ServerConnection", "HTTPResponse"]
 
@@ -36,9 +61,18 @@ Handler = Callable[[WebSocket], Awaitable[Any]]
 HTTPResponse = Tuple[int, Iterable[Tuple[str, str]], bytes]
 ProcessRequest = Callable[["ServerConnection", Request], Optional[HTTPResponse]]
 
-_REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 304: "Not Modified", 400: "Bad Request",
-            403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 500: "Internal Server Error",
-            503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    304: "Not Modified",
+    400: "Bad Request",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class ServerConnection(WebSocket):
@@ -183,15 +217,22 @@ class Server:
         connections: the connections alive now (handshake done or pending).
     """
 
-    def __init__(self, handler: Handler, host: Optional[str], port: int, ssl: Optional[_ssl.SSLContext],
-                 options: Dict[str, Any], create_server_kwargs: Dict[str, Any]) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        host: Optional[str],
+        port: int,
+        ssl: Optional[_ssl.SSLContext],
+        options: Dict[str, Any],
+        create_server_kwargs: Dict[str, Any],
+    ) -> None:
         self._handler = handler
         self._host = host
         self._port = port
         self._ssl = ssl
         self._options = options
         self._kwargs = create_server_kwargs
-        self._server: Optional[asyncio.AbstractServer] = None
+        self._server: Optional[asyncio.Server] = None
         self._connections: Set[ServerConnection] = set()
         self._closing = False
         self._bound_port = port
@@ -341,7 +382,9 @@ def serve(
     options = {
         "subprotocols": list(subprotocols),
         "origins": None if origins is None else list(origins),
-        "extension_factories": _deflate.enable_server(extension_factories) if compression == "deflate" else list(extension_factories),
+        "extension_factories": _deflate.enable_server(extension_factories)
+        if compression == "deflate"
+        else list(extension_factories),
         "extra_headers": list(extra_headers),
         "process_request": process_request,
         "max_size": max_size,

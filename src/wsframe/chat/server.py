@@ -96,11 +96,16 @@ class ChatServer:
         history = list(self.history.get(room, ()))
         members = self.members(room)
         others = [peer for peer in people if peer is not ws]
-        broadcast(others, json.dumps({"type": "join", "room": room, "name": name, "members": members}, ensure_ascii=False))
-        broadcast([ws], json.dumps(
-            {"type": "joined", "room": room, "name": name, "members": members, "history": history},
-            ensure_ascii=False,
-        ))
+        broadcast(
+            others, json.dumps({"type": "join", "room": room, "name": name, "members": members}, ensure_ascii=False)
+        )
+        broadcast(
+            [ws],
+            json.dumps(
+                {"type": "joined", "room": room, "name": name, "members": members, "history": history},
+                ensure_ascii=False,
+            ),
+        )
 
     def _leave(self, ws: WebSocket, room: str) -> None:
         people = self.rooms.get(room)
@@ -135,7 +140,9 @@ class ChatServer:
                     room = _clean(request.get("room"), MAX_NAME)
                     name = _clean(request.get("name"), MAX_NAME)
                     if room is None or name is None:
-                        await ws.send(json.dumps({"type": "error", "message": f"room and name: 1-{MAX_NAME} characters"}))
+                        await ws.send(
+                            json.dumps({"type": "error", "message": f"room and name: 1-{MAX_NAME} characters"})
+                        )
                         continue
                     if where is not None:
                         self._leave(ws, where[0])
