@@ -125,6 +125,10 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         if conn is None:
             self._receive_head(self._view[:nbytes])
             return
+        if self._flush_scheduled:
+            # Replies queued earlier go first, so a close frame held back
+            # after a protocol error (_hold_failure) holds nothing older.
+            self._flush()
         conn.receive_data(self._view[:nbytes])
         self._dispatch()
         self._flush()
@@ -422,6 +426,9 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         if self._close_timer is not None:
             self._close_timer.cancel()
             self._close_timer = None
+        if self._held_timer is not None:
+            self._held_timer.cancel()
+            self._held_timer = None
         task = self._keepalive_task
         if task is not None and not task.done() and task is not _current_task():
             task.cancel()
