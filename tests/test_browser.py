@@ -117,10 +117,12 @@ def chromium() -> Iterator[str]:
     if url is None:
         proc.kill()
         proc.wait(10)
+        proc.stderr.close()  # type: ignore[union-attr]
         shutil.rmtree(profile, ignore_errors=True)
         pytest.skip("Chromium did not start: " + "".join(lines)[-500:])
     # Keep draining stderr so Chromium never blocks on a full pipe.
-    threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True).start()  # type: ignore[union-attr]
+    drain = threading.Thread(target=lambda: [None for _ in proc.stderr], daemon=True)  # type: ignore[union-attr]
+    drain.start()
     try:
         yield url
     finally:
@@ -130,6 +132,8 @@ def chromium() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+        drain.join(10)
+        proc.stderr.close()  # type: ignore[union-attr]
         shutil.rmtree(profile, ignore_errors=True)
 
 

@@ -203,3 +203,5 @@ def test_chat_command_line():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
+        proc.stdout.close()
+        proc.stderr.close()
