@@ -13,12 +13,13 @@ The compiled ``_codec_c`` is used when it imports; otherwise the pure-Python
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import sys
 import warnings
 from types import ModuleType
-from typing import Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
 
@@ -36,9 +37,9 @@ def _select() -> Tuple[ModuleType, Optional[str]]:
         reason = f"{platform.python_implementation()} uses the pure-Python backend"
     else:
         try:
-            from . import _codec_c
-
-            return _codec_c, None
+            # import_module, not "from . import": its error names the missing
+            # module instead of blaming a circular import of the package.
+            return importlib.import_module(f"{__package__}._codec_c"), None
         except ImportError as exc:  # not built, or a forced SIMD level the CPU lacks
             reason = f"{type(exc).__name__}: {exc}"
     if require:
@@ -54,7 +55,13 @@ def _select() -> Tuple[ModuleType, Optional[str]]:
     return _codec_py, reason
 
 
-codec, C_IMPORT_ERROR = _select()
+if TYPE_CHECKING:  # type checkers see the one contract both backends satisfy
+    from . import _codec_c
+
+    codec = _codec_c
+    C_IMPORT_ERROR: Optional[str]
+else:
+    codec, C_IMPORT_ERROR = _select()
 BACKEND: str = "c" if C_IMPORT_ERROR is None else "python"
 HAS_C_EXTENSION: bool = BACKEND == "c"
 
