@@ -102,12 +102,38 @@ static inline void state_init(v_state *st)
     st->err = _mm256_setzero_si256();
 }
 
+/* Feed 128 bytes (four vectors) and test once; nonzero on an error, which
+ * the caller then locates from before all four. A pure-ASCII run with no
+ * sequence left open is skipped; otherwise the lookups on the first vector
+ * catch a sequence the previous block left open. */
+static inline int step128(v_state *st, __m256i a, __m256i b, __m256i c, __m256i d)
+{
+    __m256i all = _mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d));
+    if (_mm256_movemask_epi8(all) == 0 && _mm256_testz_si256(st->incomplete, st->incomplete)) {
+        st->prev = d;
+        return 0;
+    }
+    __m256i e = _mm256_or_si256(check_vec(a, st->prev), check_vec(b, a));
+    e = _mm256_or_si256(e, _mm256_or_si256(check_vec(c, b), check_vec(d, c)));
+    st->incomplete = unfinished(d);
+    st->prev = d;
+    return !_mm256_testz_si256(e, e);
+}
+
 int wsf_utf8_check_avx2(const uint8_t *s, size_t len, size_t *pos)
 {
     v_state st;
     state_init(&st);
     size_t i = 0;
 
+    for (; i + 128 <= len; i += 128) {
+        __m256i a = _mm256_loadu_si256((const __m256i *)(s + i));
+        __m256i b = _mm256_loadu_si256((const __m256i *)(s + i + 32));
+        __m256i c = _mm256_loadu_si256((const __m256i *)(s + i + 64));
+        __m256i d = _mm256_loadu_si256((const __m256i *)(s + i + 96));
+        if (step128(&st, a, b, c, d))
+            return wsf_utf8_scalar_from(s, len, wsf_utf8_restart(s, i), pos);
+    }
     for (; i + 64 <= len; i += 64) {
         __m256i a = _mm256_loadu_si256((const __m256i *)(s + i));
         __m256i b = _mm256_loadu_si256((const __m256i *)(s + i + 32));
@@ -128,6 +154,21 @@ int wsf_unmask_utf8_check_avx2(uint8_t *dst, const uint8_t *src, size_t len,
     state_init(&st);
     size_t i = 0;
 
+    for (; i + 128 <= len; i += 128) {
+        __m256i a = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i)), k);
+        __m256i b = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i + 32)), k);
+        __m256i c = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i + 64)), k);
+        __m256i d = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i + 96)), k);
+        _mm256_storeu_si256((__m256i *)(dst + i), a);
+        _mm256_storeu_si256((__m256i *)(dst + i + 32), b);
+        _mm256_storeu_si256((__m256i *)(dst + i + 64), c);
+        _mm256_storeu_si256((__m256i *)(dst + i + 96), d);
+        if (step128(&st, a, b, c, d)) {
+            /* Finish dst first (the contract), then find the exact spot. */
+            wsf_mask_avx2(dst + i + 128, src + i + 128, len - i - 128, key, phase);
+            return wsf_utf8_scalar_from(dst, len, wsf_utf8_restart(dst, i), pos);
+        }
+    }
     for (; i + 64 <= len; i += 64) {
         __m256i a = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i)), k);
         __m256i b = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + i + 32)), k);

@@ -72,6 +72,23 @@ static inline int step(v_state *st, __m512i in)
     return _mm512_test_epi8_mask(st->err, st->err) != 0;
 }
 
+/* Feed two blocks and test once; nonzero on an error, which the caller
+ * then locates from before both. A pure-ASCII pair with no sequence left
+ * open is skipped; otherwise the lookups on `a` themselves catch a sequence
+ * the previous block left open, so no `incomplete` term is needed. */
+static inline int step128(v_state *st, __m512i a, __m512i b)
+{
+    if (_mm512_movepi8_mask(_mm512_or_si512(a, b)) == 0
+        && _mm512_test_epi8_mask(st->incomplete, st->incomplete) == 0) {
+        st->prev = b;
+        return 0;
+    }
+    __m512i e = _mm512_or_si512(check_vec(a, st->prev), check_vec(b, a));
+    st->incomplete = unfinished(b);
+    st->prev = b;
+    return _mm512_test_epi8_mask(e, e) != 0;
+}
+
 static inline __mmask64 first_n(size_t n)
 {
     return n >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << n) - 1);
@@ -90,20 +107,10 @@ int wsf_utf8_check_avx512(const uint8_t *s, size_t len, size_t *pos)
     state_init(&st);
     size_t i = 0;
 
-    /* Two blocks per turn; a pure-ASCII pair costs one test. */
-    for (; i + 128 <= len; i += 128) {
-        __m512i a = _mm512_loadu_si512((const void *)(s + i));
-        __m512i b = _mm512_loadu_si512((const void *)(s + i + 64));
-        if (_mm512_movepi8_mask(_mm512_or_si512(a, b)) == 0
-            && _mm512_test_epi8_mask(st.incomplete, st.incomplete) == 0) {
-            st.prev = b;
-            continue;
-        }
-        if (step(&st, a))
+    for (; i + 128 <= len; i += 128)
+        if (step128(&st, _mm512_loadu_si512((const void *)(s + i)),
+                    _mm512_loadu_si512((const void *)(s + i + 64))))
             return wsf_utf8_scalar_from(s, len, wsf_utf8_restart(s, i), pos);
-        if (step(&st, b))
-            return wsf_utf8_scalar_from(s, len, wsf_utf8_restart(s, i + 64), pos);
-    }
     for (; i + 64 <= len; i += 64)
         if (step(&st, _mm512_loadu_si512((const void *)(s + i))))
             return wsf_utf8_scalar_from(s, len, wsf_utf8_restart(s, i), pos);
@@ -122,6 +129,17 @@ int wsf_unmask_utf8_check_avx512(uint8_t *dst, const uint8_t *src, size_t len,
     state_init(&st);
     size_t i = 0;
 
+    for (; i + 128 <= len; i += 128) {
+        __m512i a = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), k);
+        __m512i b = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i + 64)), k);
+        _mm512_storeu_si512((void *)(dst + i), a);
+        _mm512_storeu_si512((void *)(dst + i + 64), b);
+        if (step128(&st, a, b)) {
+            /* Finish dst first (the contract), then find the exact spot. */
+            wsf_mask_avx512(dst + i + 128, src + i + 128, len - i - 128, key, phase);
+            return wsf_utf8_scalar_from(dst, len, wsf_utf8_restart(dst, i), pos);
+        }
+    }
     for (; i + 64 <= len; i += 64) {
         __m512i v = _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), k);
         _mm512_storeu_si512((void *)(dst + i), v);
