@@ -5,7 +5,7 @@ This file is the contract of the codec layer: every name, argument and
 behaviour below is the same in both backends.
 """
 
-from typing import Iterable, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from wsframe.enums import Opcode
 
@@ -224,6 +224,6 @@ class FrameParser:
 
 # ---- backend description ----------------------------------------------------
 
-def kernel_info() -> dict:
+def kernel_info() -> Dict[str, Any]:
     """Kernels in use: {"mask": name, "utf8": name, "supported": [levels]};
     the pure backend says "python" for both."""

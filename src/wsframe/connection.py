@@ -13,7 +13,7 @@ message the Python work here is one event object.
 from __future__ import annotations
 
 import enum
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import events as ev
 from ._backend import codec as _codec
@@ -153,7 +153,7 @@ class Connection:
 
         self._out: List[bytes] = []
         self._events: List[ev.Event] = []
-        self._parser = None
+        self._parser: Optional[_codec.FrameParser] = None
         self._extension: Optional[Extension] = None
         self._subprotocol: Optional[str] = None
         self._request: Optional[Request] = None
@@ -480,7 +480,7 @@ class Connection:
         )
         self._state = State.OPEN
 
-    def _process(self, frames: list) -> None:
+    def _process(self, frames: List[Any]) -> None:
         """Turn parsed frames into events; stops at the peer's close frame."""
         if self._extension is None and not self._text_as_bytes:
             # The hot path: no extension, text as str. One event per message.
@@ -500,7 +500,7 @@ class Connection:
         else:
             self._process_general(frames)
 
-    def _process_general(self, frames: list) -> None:
+    def _process_general(self, frames: List[Any]) -> None:
         """:meth:`_process` for every case: extensions, bytes text, control frames."""
         events = self._events
         extension = self._extension
@@ -533,7 +533,7 @@ class Connection:
 
     def _decoded_text(self, frame: object) -> Union[str, bytes]:
         """Text of a message when an extension is active: decode, then validate."""
-        payload = frame.payload  # type: ignore[attr-defined]
+        payload: bytes = frame.payload  # type: ignore[attr-defined]
         if frame.rsv1:  # type: ignore[attr-defined]
             payload = self._extension.decode_message(Opcode.TEXT, payload, self._max_message_size)  # type: ignore[union-attr]
         if self._text_as_bytes:
@@ -610,7 +610,7 @@ class Connection:
         else:
             self._client_opened(response, rest)
 
-    def _accept(self, request: Request, rest: bytes, subprotocol: Optional[str], extra: list) -> None:
+    def _accept(self, request: Request, rest: bytes, subprotocol: Optional[str], extra: List[Any]) -> None:
         """(server) Send the 101, enter OPEN, feed what followed the request."""
         try:
             accepted = _server.accept(

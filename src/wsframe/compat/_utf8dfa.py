@@ -152,7 +152,7 @@ class Utf8Validator:
         """
         if buf is None:
             raise TypeError("'NoneType' is not iterable")
-        data = uchar_view(buf)
+        data: Any = uchar_view(buf)
         state, bad = scan(data, self.state)
         if bad >= 0:
             self.state = REJECT

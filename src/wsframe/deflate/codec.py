@@ -146,7 +146,7 @@ class PerMessageDeflate(Extension):
         # input (it stops early only when the output budget is used up).
         budget = max_size + 1
         try:
-            data = decoder.decompress(payload, budget)
+            data: bytes = decoder.decompress(payload, budget)
             if len(data) < budget:
                 # 7.2.2: append 0x00 0x00 0xff 0xff to the payload and inflate;
                 # the empty stored block may release the last bytes.

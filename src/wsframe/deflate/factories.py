@@ -175,7 +175,7 @@ class ClientPerMessageDeflate(ClientExtensionFactory):
         for offer in offers:
             check_window_bits("server_max_window_bits", offer.server_max_window_bits)
             if offer.client_max_window_bits is not True and offer.client_max_window_bits is not None:
-                check_window_bits("client_max_window_bits", offer.client_max_window_bits)  # type: ignore[arg-type]
+                check_window_bits("client_max_window_bits", offer.client_max_window_bits)
         _check_codec_options(compress_level, mem_level, min_size)
         self.offers_made: List[Offer] = offers
         self.compress_level = compress_level

@@ -23,7 +23,7 @@ out-of-range parameter (RFC 7692 section 5 and 7.1), and :func:`negotiate`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..handshake.errors import NegotiationError
 from ..handshake.extensions import ExtensionParams
@@ -109,9 +109,9 @@ class Agreement:
         return self.server_no_context_takeover if role == "server" else self.client_no_context_takeover
 
 
-def _collect(params: ExtensionParams, where: str) -> dict:
+def _collect(params: ExtensionParams, where: str) -> Dict[str, Any]:
     """Parameters as a dict; NegotiationError for an unknown or repeated name (RFC 7692 section 5)."""
-    seen: dict = {}
+    seen: Dict[str, Any] = {}
     for name, value in params:
         if name not in _KNOWN:
             raise NegotiationError(f"unknown permessage-deflate parameter in {where}: {name}")
@@ -121,7 +121,7 @@ def _collect(params: ExtensionParams, where: str) -> dict:
     return seen
 
 
-def _flag(seen: dict, name: str, where: str) -> bool:
+def _flag(seen: Dict[str, Any], name: str, where: str) -> bool:
     """A parameter that must not have a value (7.1.1.1, 7.1.1.2)."""
     if name not in seen:
         return False

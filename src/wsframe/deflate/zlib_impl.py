@@ -19,7 +19,7 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Tuple, Type
 
 __all__ = ["ZlibImpl", "IMPL", "load", "available"]
 
@@ -43,7 +43,7 @@ class ZlibImpl:
     def __init__(self, name: str, module: ModuleType, version: str = "?") -> None:
         self.name = name
         self.module = module
-        self.error: type = module.error
+        self.error: Type[BaseException] = module.error
         self.sync_flush: int = module.Z_SYNC_FLUSH
         self.version = version
         # ISA-L has levels 0-3 only; map zlib's 1-9 onto them.
