@@ -61,7 +61,9 @@ def chat_messages(count: int, seed: int = 7) -> List[str]:
     ]
 
 
-def pair(server_factory: Optional[ServerPerMessageDeflate], client_factory: Optional[ClientPerMessageDeflate]) -> Tuple[Connection, Connection]:
+def pair(
+    server_factory: Optional[ServerPerMessageDeflate], client_factory: Optional[ClientPerMessageDeflate]
+) -> Tuple[Connection, Connection]:
     """An OPEN (server, client) pair after a real handshake."""
     client = Connection("client", host="bench", extension_factories=[client_factory] if client_factory else [])
     server = Connection("server", extension_factories=[server_factory] if server_factory else [])
@@ -74,7 +76,10 @@ def pair(server_factory: Optional[ServerPerMessageDeflate], client_factory: Opti
 
 CONFIGS: Dict[str, Callable[[], Tuple[Optional[ServerPerMessageDeflate], Optional[ClientPerMessageDeflate]]]] = {
     "no compression": lambda: (None, None),
-    "deflate (defaults: window 12, memLevel 5, level 6)": lambda: (ServerPerMessageDeflate(), ClientPerMessageDeflate()),
+    "deflate (defaults: window 12, memLevel 5, level 6)": lambda: (
+        ServerPerMessageDeflate(),
+        ClientPerMessageDeflate(),
+    ),
     "deflate level 1": lambda: (ServerPerMessageDeflate(compress_level=1), ClientPerMessageDeflate(compress_level=1)),
     "deflate window 15, memLevel 8": lambda: (
         ServerPerMessageDeflate(server_max_window_bits=None, client_max_window_bits=None, mem_level=8),
@@ -186,18 +191,27 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     info = wsframe.backend_info()
-    print(f"wsframe backend {info['backend']} ({info['mask_kernel']}), deflate zlib: {info['deflate']}, {info['python']}")
+    print(
+        f"wsframe backend {info['backend']} ({info['mask_kernel']}), deflate zlib: {info['deflate']}, {info['python']}"
+    )
     messages = chat_messages(args.messages)
     results: Dict[str, Any] = {"backend": info, "throughput": {}, "idle_memory": {}}
 
-    print(f"\nJSON chat stream, {len(messages)} messages, server -> client through two sans-I/O Connections (best of 5)")
+    print(
+        f"\nJSON chat stream, {len(messages)} messages, server -> client through two sans-I/O Connections (best of 5)"
+    )
     print(f"{'configuration':52} {'ratio':>6} {'wire B/msg':>10} {'msgs/s':>9} {'payload MB/s':>12}")
     for name, make in CONFIGS.items():
         r = throughput(messages, make)
         results["throughput"][name] = r
-        print(f"{name:52} {r['ratio']:6.2f} {r['wire_bytes'] / r['messages']:10.1f} {r['msgs_per_s']:9.0f} {r['payload_MB_per_s']:12.1f}")
+        print(
+            f"{name:52} {r['ratio']:6.2f} {r['wire_bytes'] / r['messages']:10.1f}"
+            f" {r['msgs_per_s']:9.0f} {r['payload_MB_per_s']:12.1f}"
+        )
 
-    print(f"\nMemory held per idle server connection ({args.connections} connections, 3 messages each way, tracemalloc)")
+    print(
+        f"\nMemory held per idle server connection ({args.connections} connections, 3 messages each way, tracemalloc)"
+    )
     for name, make in MEMORY_CONFIGS.items():
         per = idle_memory(make, args.connections)
         results["idle_memory"][name] = per
@@ -207,7 +221,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print("\nzlib implementations on the chat stream (level 6, window 12, memLevel 5, sync flush per message)")
         results["zlib"] = zlib_compare(messages)
         for name, r in results["zlib"].items():
-            print(f"{name:30} ratio {r['ratio']:5.2f}  compress {r['compress_MB_per_s']:6.1f} MB/s  inflate {r['inflate_MB_per_s']:6.1f} MB/s")
+            print(
+                f"{name:30} ratio {r['ratio']:5.2f}  compress {r['compress_MB_per_s']:6.1f} MB/s"
+                f"  inflate {r['inflate_MB_per_s']:6.1f} MB/s"
+            )
 
     if args.json:
         with open(args.json, "w") as f:

@@ -30,8 +30,9 @@ def zimpl(request):
     return ZLIBS[request.param]
 
 
-def pair(agreement: Agreement = Agreement(), zlib_impl=None, **options):
-    """(client, server) codecs for one negotiated agreement."""
+def pair(agreement=None, zlib_impl=None, **options):
+    """(client, server) codecs for one negotiated agreement (default: no parameters)."""
+    agreement = Agreement() if agreement is None else agreement
     client = PerMessageDeflate("client", agreement, zlib_impl=zlib_impl, **options)
     server = PerMessageDeflate("server", agreement, zlib_impl=zlib_impl, **options)
     return client, server
@@ -39,7 +40,10 @@ def pair(agreement: Agreement = Agreement(), zlib_impl=None, **options):
 
 def chat_messages(count: int = 50):
     return [
-        (b'{"type":"message","room":"general","user":"user%d","id":%d,"text":"hello there, how is it going?"}' % (i % 7, i))
+        (
+            b'{"type":"message","room":"general","user":"user%d","id":%d,"text":"hello there, how is it going?"}'
+            % (i % 7, i)
+        )
         for i in range(count)
     ]
 

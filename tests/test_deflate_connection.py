@@ -27,9 +27,7 @@ def deflate(data: bytes) -> bytes:
 
 def connect(server_factory=None, client_factory=None, **server_options):
     """A client and a server Connection after the handshake, both OPEN."""
-    client = Connection(
-        "client", host="example.com", extension_factories=[client_factory or ClientPerMessageDeflate()]
-    )
+    client = Connection("client", host="example.com", extension_factories=[client_factory or ClientPerMessageDeflate()])
     server = Connection("server", extension_factories=[server_factory or ServerPerMessageDeflate()], **server_options)
     server.receive_data(client.data_to_send())
     client.receive_data(server.data_to_send())
@@ -47,7 +45,9 @@ def transfer(sender: Connection, receiver: Connection):
 
 def raw_frames(data: bytes, from_client: bool):
     """The frames on the wire, unreassembled."""
-    parser = codec.FrameParser(is_server=from_client, reassemble=False, validate_utf8=False, rsv_allowed=(True, False, False))
+    parser = codec.FrameParser(
+        is_server=from_client, reassemble=False, validate_utf8=False, rsv_allowed=(True, False, False)
+    )
     return parser.feed(data)
 
 
@@ -67,7 +67,10 @@ def test_negotiated_both_ways():
         (ClientPerMessageDeflate(server_no_context_takeover=True), ServerPerMessageDeflate()),
         (ClientPerMessageDeflate(server_max_window_bits=9, client_max_window_bits=9), ServerPerMessageDeflate()),
         (ClientPerMessageDeflate(client_max_window_bits=None), ServerPerMessageDeflate(server_max_window_bits=None)),
-        (ClientPerMessageDeflate(), ServerPerMessageDeflate(server_no_context_takeover=True, client_no_context_takeover=True)),
+        (
+            ClientPerMessageDeflate(),
+            ServerPerMessageDeflate(server_no_context_takeover=True, client_no_context_takeover=True),
+        ),
         (ClientPerMessageDeflate(server_max_window_bits=8), ServerPerMessageDeflate()),
         (ClientPerMessageDeflate(offers=[Offer(server_max_window_bits=77 // 7), Offer()]), ServerPerMessageDeflate()),
     ],
@@ -207,7 +210,9 @@ def test_host_server_path_with_handshake_accept():
 
 
 def test_client_fails_on_a_response_it_did_not_offer():
-    client = Connection("client", host="example.com", extension_factories=[ClientPerMessageDeflate(server_no_context_takeover=True)])
+    client = Connection(
+        "client", host="example.com", extension_factories=[ClientPerMessageDeflate(server_no_context_takeover=True)]
+    )
     request = client.data_to_send()
     key = [line for line in request.split(b"\r\n") if line.startswith(b"Sec-WebSocket-Key")][0].split(b": ")[1]
     response = (

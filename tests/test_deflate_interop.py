@@ -7,18 +7,19 @@ import asyncio
 import json
 
 import pytest
+from aio_support import echo, run
 
 from wsframe.aio import connect, serve
 from wsframe.deflate import ClientPerMessageDeflate, Offer, ServerPerMessageDeflate
-
-from aio_support import echo, run
 
 pytestmark = pytest.mark.interop
 
 # Chat-like JSON (compressible, repeated: exercises context takeover), text
 # beyond ASCII, a large compressible message and an incompressible one.
 MESSAGES = [
-    json.dumps({"type": "message", "room": "general", "user": f"user{i % 5}", "id": i, "text": "hello there " * (i % 9)})
+    json.dumps(
+        {"type": "message", "room": "general", "user": f"user{i % 5}", "id": i, "text": "hello there " * (i % 9)}
+    )
     for i in range(30)
 ] + ["héllo wörld ✓ 𝄞" * 40, "", "x", "a" * 150_000, bytes(range(256)) * 300, bytes(200_000)]
 
@@ -47,7 +48,12 @@ WEBSOCKETS_CLIENT_OPTIONS = [
     {"server_max_window_bits": 8},  # we accept and then send uncompressed
     {"client_max_window_bits": 9},
     {"client_max_window_bits": None},
-    {"server_no_context_takeover": True, "client_no_context_takeover": True, "server_max_window_bits": 9, "client_max_window_bits": 9},
+    {
+        "server_no_context_takeover": True,
+        "client_no_context_takeover": True,
+        "server_max_window_bits": 9,
+        "client_max_window_bits": 9,
+    },
 ]
 OUR_SERVER_POLICIES = [
     {},
@@ -57,8 +63,12 @@ OUR_SERVER_POLICIES = [
 ]
 
 
-@pytest.mark.parametrize("policy", OUR_SERVER_POLICIES, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default")
-@pytest.mark.parametrize("options", WEBSOCKETS_CLIENT_OPTIONS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default")
+@pytest.mark.parametrize(
+    "policy", OUR_SERVER_POLICIES, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default"
+)
+@pytest.mark.parametrize(
+    "options", WEBSOCKETS_CLIENT_OPTIONS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default"
+)
 def test_websockets_client_against_our_server(options, policy):
     ws_client = pytest.importorskip("websockets.asyncio.client")
     pmd = pytest.importorskip("websockets.extensions.permessage_deflate")
@@ -97,11 +107,17 @@ OUR_CLIENT_OFFERS = [
 
 
 @pytest.mark.parametrize("offer", OUR_CLIENT_OFFERS, ids=lambda p: ",".join(f"{k}" for k in p) or "default")
-@pytest.mark.parametrize("options", WEBSOCKETS_SERVER_OPTIONS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default")
+@pytest.mark.parametrize(
+    "options", WEBSOCKETS_SERVER_OPTIONS, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default"
+)
 def test_our_client_against_websockets_server(options, offer):
     ws_server = pytest.importorskip("websockets.asyncio.server")
     pmd = pytest.importorskip("websockets.extensions.permessage_deflate")
-    if options.get("require_client_max_window_bits") and "client_max_window_bits" not in offer and "offers" not in offer:
+    if (
+        options.get("require_client_max_window_bits")
+        and "client_max_window_bits" not in offer
+        and "offers" not in offer
+    ):
         offer = dict(offer, client_max_window_bits=True)
 
     async def ws_echo(ws):
@@ -110,7 +126,9 @@ def test_our_client_against_websockets_server(options, offer):
 
     async def main():
         factories = [pmd.ServerPerMessageDeflateFactory(**options)]
-        async with ws_server.serve(ws_echo, "127.0.0.1", 0, extensions=factories, compression=None, max_size=None) as server:
+        async with ws_server.serve(
+            ws_echo, "127.0.0.1", 0, extensions=factories, compression=None, max_size=None
+        ) as server:
             port = server.sockets[0].getsockname()[1]
             async with connect(
                 f"ws://127.0.0.1:{port}/", extension_factories=[ClientPerMessageDeflate(**offer)], max_size=1 << 22
@@ -153,14 +171,18 @@ def test_websockets_defaults_both_ways():
 
 
 @pytest.mark.parametrize("compress", [15, 12, 9])
-@pytest.mark.parametrize("policy", OUR_SERVER_POLICIES, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default")
+@pytest.mark.parametrize(
+    "policy", OUR_SERVER_POLICIES, ids=lambda p: ",".join(f"{k}={v}" for k, v in p.items()) or "default"
+)
 def test_aiohttp_client_against_our_server(compress, policy):
     aiohttp = pytest.importorskip("aiohttp")
 
     async def main():
         async with serve(echo, extension_factories=[ServerPerMessageDeflate(**policy)]) as server:
             async with aiohttp.ClientSession() as session:
-                async with session.ws_connect(f"ws://127.0.0.1:{server.port}/", compress=compress, max_msg_size=0) as client:
+                async with session.ws_connect(
+                    f"ws://127.0.0.1:{server.port}/", compress=compress, max_msg_size=0
+                ) as client:
                     assert client.compress
                     for message in MESSAGES:
                         if isinstance(message, str):

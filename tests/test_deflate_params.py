@@ -39,8 +39,10 @@ def params_of(header: str):
         ("permessage-deflate; server_max_window_bits=8", Offer(server_max_window_bits=8)),
         ("permessage-deflate; server_max_window_bits=15", Offer(server_max_window_bits=15)),
         (
-            "permessage-deflate; server_no_context_takeover; client_no_context_takeover;"
-            " server_max_window_bits=9; client_max_window_bits=11",
+            (
+                "permessage-deflate; server_no_context_takeover; client_no_context_takeover;"
+                " server_max_window_bits=9; client_max_window_bits=11"
+            ),
             Offer(True, True, 9, 11),
         ),
     ],
@@ -76,7 +78,9 @@ def test_parse_response_needs_client_bits_value():
     # 7.1.2.2: in a response client_max_window_bits must have a value.
     with pytest.raises(NegotiationError):
         parse_response(params_of("permessage-deflate; client_max_window_bits"))
-    assert parse_response(params_of("permessage-deflate; client_max_window_bits=9")) == Agreement(client_max_window_bits=9)
+    assert parse_response(params_of("permessage-deflate; client_max_window_bits=9")) == Agreement(
+        client_max_window_bits=9
+    )
 
 
 @pytest.mark.parametrize(
@@ -154,7 +158,10 @@ def test_check_response_accepts_extra_server_limits():
 
 def test_check_response_applies_our_window_hint():
     assert check_response([Offer(client_max_window_bits=10)], Agreement()) == Agreement(client_max_window_bits=10)
-    assert check_response([Offer(client_max_window_bits=10)], Agreement(client_max_window_bits=9)).client_max_window_bits == 9
+    assert (
+        check_response([Offer(client_max_window_bits=10)], Agreement(client_max_window_bits=9)).client_max_window_bits
+        == 9
+    )
 
 
 def test_check_response_picks_the_first_matching_offer():
@@ -197,7 +204,12 @@ def test_server_takes_the_first_valid_offer_in_preference_order():
     from wsframe.handshake.extensions import negotiate_server_extensions
 
     offers = parse_extensions(
-        ["permessage-deflate; server_max_window_bits=99, permessage-deflate; server_no_context_takeover, permessage-deflate"]
+        [
+            (
+                "permessage-deflate; server_max_window_bits=99,"
+                " permessage-deflate; server_no_context_takeover, permessage-deflate"
+            )
+        ]
     )
     response, extensions = negotiate_server_extensions(offers, [ServerPerMessageDeflate(server_max_window_bits=None)])
     assert response == [("permessage-deflate", [("server_no_context_takeover", None)])]
@@ -248,7 +260,9 @@ def test_client_factory_offers():
 
 def test_client_factory_accept():
     factory = ClientPerMessageDeflate(server_no_context_takeover=True)
-    extension = factory.accept(params_of("permessage-deflate; server_no_context_takeover; client_max_window_bits=10"), [])
+    extension = factory.accept(
+        params_of("permessage-deflate; server_no_context_takeover; client_max_window_bits=10"), []
+    )
     assert extension.local_window_bits == 10 and extension.remote_no_context_takeover
     with pytest.raises(NegotiationError):
         factory.accept(params_of("permessage-deflate"), [])  # not confirmed

@@ -103,10 +103,13 @@ class ServerPerMessageDeflate(ServerExtensionFactory):
         return (
             f"ServerPerMessageDeflate(server_no_context_takeover={self.server_no_context_takeover}, "
             f"client_no_context_takeover={self.client_no_context_takeover}, "
-            f"server_max_window_bits={self.server_max_window_bits}, client_max_window_bits={self.client_max_window_bits})"
+            f"server_max_window_bits={self.server_max_window_bits}, "
+            f"client_max_window_bits={self.client_max_window_bits})"
         )
 
-    def accept(self, params: ExtensionParams, accepted: Sequence[Extension]) -> Optional[Tuple[ExtensionParams, Extension]]:
+    def accept(
+        self, params: ExtensionParams, accepted: Sequence[Extension]
+    ) -> Optional[Tuple[ExtensionParams, Extension]]:
         """Accept one offer (adjusted to our policy), or decline it with None."""
         if any(ext.name == EXTENSION_NAME for ext in accepted):
             return None
@@ -168,7 +171,14 @@ class ClientPerMessageDeflate(ClientExtensionFactory):
         if offers is None:
             if client_max_window_bits is False:
                 client_max_window_bits = None
-            offers = [Offer(server_no_context_takeover, client_no_context_takeover, server_max_window_bits, client_max_window_bits)]
+            offers = [
+                Offer(
+                    server_no_context_takeover,
+                    client_no_context_takeover,
+                    server_max_window_bits,
+                    client_max_window_bits,
+                )
+            ]
         offers = list(offers)
         if not offers:
             raise ValueError("at least one offer is needed")

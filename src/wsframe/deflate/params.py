@@ -260,7 +260,9 @@ def check_response(offers: Sequence[Offer], agreement: Agreement) -> Agreement:
                 hint = int(offer.client_max_window_bits)
                 client_bits = hint if client_bits is None else min(client_bits, hint)
             client_nct = agreement.client_no_context_takeover or offer.client_no_context_takeover
-            return Agreement(agreement.server_no_context_takeover, client_nct, agreement.server_max_window_bits, client_bits)
+            return Agreement(
+                agreement.server_no_context_takeover, client_nct, agreement.server_max_window_bits, client_bits
+            )
         errors.append(problem)
     raise NegotiationError("permessage-deflate response matches no offer: " + "; ".join(errors))
 
