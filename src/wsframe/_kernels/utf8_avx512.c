@@ -17,9 +17,8 @@
 #define TERN_A_OR_B_AND_C 0xA8    /* (A | B) & C */
 
 typedef struct {
-    __m512i prev;        /* the previous 64 input bytes */
-    __m512i incomplete;  /* nonzero if the previous block ended mid-sequence */
-    __m512i err;         /* nonzero once an error is seen */
+    __m512i prev;           /* the previous 64 input bytes */
+    __mmask64 incomplete;   /* nonzero if the previous block ended mid-sequence */
 } v_state;
 
 static inline __m512i check_vec(__m512i in, __m512i prev)
@@ -51,25 +50,30 @@ static inline __m512i check_vec(__m512i in, __m512i prev)
     return _mm512_xor_si512(c, must);
 }
 
-/* Nonzero where the last 3 bytes start a sequence the vector cannot end. */
-static inline __m512i unfinished(__m512i in)
+/* Nonzero (as a lane mask) where the last 3 bytes start a sequence the
+ * vector cannot end: a compare straight into a mask register, so the
+ * ASCII test below folds it in with one OR. */
+static inline __mmask64 unfinished(__m512i in)
 {
     /* 0xFF everywhere but the last three bytes: EF, DF, BF. */
     const __m512i max = _mm512_set_epi64((long long)0xBFDFEFFFFFFFFFFFULL, -1, -1, -1, -1, -1, -1, -1);
-    return _mm512_subs_epu8(in, max);
+    return _mm512_cmpgt_epu8_mask(in, max);
 }
 
+/* Feed one block; nonzero on an error (callers stop at the first). */
 static inline int step(v_state *st, __m512i in)
 {
     if (_mm512_movepi8_mask(in) == 0) {
-        st->err = _mm512_or_si512(st->err, st->incomplete);
-        st->incomplete = _mm512_setzero_si512();
-    } else {
-        st->err = _mm512_or_si512(st->err, check_vec(in, st->prev));
-        st->incomplete = unfinished(in);
+        /* ASCII: fine unless the previous block left a sequence open. */
+        int bad = st->incomplete != 0;
+        st->incomplete = 0;
+        st->prev = in;
+        return bad;
     }
+    __m512i e = check_vec(in, st->prev);
+    st->incomplete = unfinished(in);
     st->prev = in;
-    return _mm512_test_epi8_mask(st->err, st->err) != 0;
+    return _mm512_test_epi8_mask(e, e) != 0;
 }
 
 /* Feed two blocks and test once; nonzero on an error, which the caller
@@ -78,8 +82,7 @@ static inline int step(v_state *st, __m512i in)
  * the previous block left open, so no `incomplete` term is needed. */
 static inline int step128(v_state *st, __m512i a, __m512i b)
 {
-    if (_mm512_movepi8_mask(_mm512_or_si512(a, b)) == 0
-        && _mm512_test_epi8_mask(st->incomplete, st->incomplete) == 0) {
+    if ((_mm512_movepi8_mask(_mm512_or_si512(a, b)) | st->incomplete) == 0) {
         st->prev = b;
         return 0;
     }
@@ -97,8 +100,7 @@ static inline __mmask64 first_n(size_t n)
 static inline void state_init(v_state *st)
 {
     st->prev = _mm512_setzero_si512();
-    st->incomplete = _mm512_setzero_si512();
-    st->err = _mm512_setzero_si512();
+    st->incomplete = 0;
 }
 
 int wsf_utf8_check_avx512(const uint8_t *s, size_t len, size_t *pos)
