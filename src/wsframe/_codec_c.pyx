@@ -323,13 +323,23 @@ def apply_mask_inplace(buf, mask, offset=0):
 # ---- UTF-8 ----------------------------------------------------------------------
 
 
+cdef inline int _utf8_check(_Buf *view, size_t *pos) noexcept:
+    """wsf_utf8_check on a whole buffer, without the GIL when it is large."""
+    cdef int r
+    if view.len >= _NOGIL_THRESHOLD:
+        with nogil:
+            r = wsf_utf8_check(view.ptr, <size_t>view.len, pos)
+        return r
+    return wsf_utf8_check(view.ptr, <size_t>view.len, pos)
+
+
 def validate_utf8(data):
     """Whether ``data`` is entirely valid UTF-8 (TypeError for non-buffers)."""
     cdef _Buf view
     cdef size_t pos = 0
     cdef int r
     _acquire(data, &view)
-    r = wsf_utf8_check(<const uint8_t *>view.ptr, <size_t>view.len, &pos)
+    r = _utf8_check(&view, &pos)
     _release(&view)
     return r == WSF_UTF8_OK
 
@@ -344,7 +354,7 @@ def find_invalid_utf8(data):
     cdef size_t pos = 0
     cdef int r
     _acquire(data, &view)
-    r = wsf_utf8_check(<const uint8_t *>view.ptr, <size_t>view.len, &pos)
+    r = _utf8_check(&view, &pos)
     _release(&view)
     if r == WSF_UTF8_OK:
         return -1
@@ -472,7 +482,7 @@ def encode_close_payload(code=None, reason=""):
         if reason:
             raise ValueError("a close reason needs a close code")
         return b""
-    code = code.__index__() if not isinstance(code, int) else int(code)
+    code = PyNumber_Index(code)  # TypeError for non-integers
     if code in (1005, 1006, 1015):
         raise ValueError(f"close code {code} must not be sent on the wire")
     if not (0 <= code <= 0xFFFF and _wire_close_code(<unsigned int>code)):
