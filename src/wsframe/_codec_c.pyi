@@ -5,7 +5,7 @@ This file is the contract of the codec layer: every name, argument and
 behaviour below is the same in both backends.
 """
 
-from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Optional, Tuple, Union, final
 
 from wsframe.enums import Opcode
 
@@ -39,6 +39,7 @@ def find_invalid_utf8(data: Buffer) -> int:
     ``bytes(data).decode()``), or -1 when valid. Truncated input at the end
     counts as invalid at the start of the truncated sequence."""
 
+@final  # compiled types cannot be subclassed; the pure twin follows the same contract
 class Utf8Validator:
     """Incremental, fail-fast UTF-8 validation across chunks."""
 
@@ -78,6 +79,7 @@ def encode_close_payload(code: Optional[int] = None, reason: str = "") -> bytes:
 
 # ---- headers and frames ---------------------------------------------------------
 
+@final
 class FrameHeader:
     """A decoded frame header (RFC 6455 section 5.2). Immutable."""
 
@@ -102,7 +104,7 @@ class FrameHeader:
         mask: Optional[bytes],
         size: int,
     ) -> None: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __repr__(self) -> str: ...
 
 def decode_frame_header(data: Buffer, offset: int = 0) -> Optional[FrameHeader]:
@@ -145,6 +147,7 @@ def encode_frame(
     (``os.urandom``/``secrets``); ``mask=None`` or ``False`` sends unmasked.
     """
 
+@final
 class Frame:
     """A frame, or a whole message when the parser reassembles. Immutable.
 
@@ -170,9 +173,10 @@ class Frame:
         rsv2: bool = False,
         rsv3: bool = False,
     ) -> None: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
     def __repr__(self) -> str: ...
 
+@final
 class FrameParser:
     """Streaming RFC 6455 section 5 frame decoder.
 

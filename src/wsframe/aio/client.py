@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 import urllib.parse
-from typing import Any, Generator, Iterable, Optional, Sequence, Tuple
+from typing import Any, Dict, Generator, Iterable, Optional, Sequence, Tuple
 
 from .. import (
     deflate as _deflate,  # permessage-deflate, on by default (compression="deflate")
@@ -77,7 +77,7 @@ def parse_uri(uri: str) -> Tuple[bool, str, int, str, str]:
 class Connect:
     """The awaitable / async context manager :func:`connect` returns."""
 
-    def __init__(self, uri: str, options: dict) -> None:
+    def __init__(self, uri: str, options: Dict[str, Any]) -> None:
         self._uri = uri
         self._options = options
         self._ws: Optional[ClientConnection] = None
@@ -118,7 +118,7 @@ class Connect:
 
         async def open_connection() -> ClientConnection:
             nonlocal transport
-            kwargs: dict = dict(o["create_connection_kwargs"])
+            kwargs: Dict[str, Any] = dict(o["create_connection_kwargs"])
             if ssl_context is not None:
                 kwargs["ssl"] = ssl_context
                 kwargs.setdefault("server_hostname", host)

@@ -81,7 +81,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
 
         # Incoming messages and the one coroutine waiting for them.
         self._messages: Deque[Union[str, bytes]] = collections.deque()
-        self._recv_waiter: Optional[asyncio.Future] = None
+        self._recv_waiter: Optional[asyncio.Future[None]] = None
         self._max_queue = max_queue
         self._low_water = max_queue // 4
         self._reading_paused = False
@@ -91,19 +91,19 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._pending_out = 0
         self._flush_scheduled = False
         self._write_paused = False
-        self._drain_waiters: List[asyncio.Future] = []
+        self._drain_waiters: List[asyncio.Future[None]] = []
 
         # Keepalive and closing.
         self._ping_interval = ping_interval
         self._ping_timeout = ping_timeout
         self._close_timeout = close_timeout
-        self._pings: Dict[bytes, "tuple[asyncio.Future, float]"] = {}
-        self._keepalive_task: Optional[asyncio.Task] = None
+        self._pings: Dict[bytes, "tuple[asyncio.Future[float], float]"] = {}
+        self._keepalive_task: Optional[asyncio.Task[None]] = None
         self._close_timer: Optional[asyncio.TimerHandle] = None
         self._closed_event: Optional[ev.Closed] = None
         self._lost = False
-        self._opened: asyncio.Future = self._loop.create_future()
-        self._connection_lost_waiter: asyncio.Future = self._loop.create_future()
+        self._opened: asyncio.Future[None] = self._loop.create_future()
+        self._connection_lost_waiter: asyncio.Future[None] = self._loop.create_future()
         # After a protocol error, our close frame waits here while the
         # application handles the messages that arrived before the error.
         self._held: Optional[bytes] = None
@@ -204,7 +204,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             cls = type(event)
             if cls is _TextMessage or cls is _BinaryMessage:
                 messages = self._messages
-                messages.append(event.data)  # type: ignore[union-attr,attr-defined]
+                messages.append(event.data)  # type: ignore[union-attr]
                 waiter = self._recv_waiter
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)
@@ -215,7 +215,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
                     self._reading_paused = True
                     self._transport.pause_reading()  # type: ignore[union-attr]
             elif cls is ev.Pong:
-                self._on_pong(event.data)  # type: ignore[union-attr,attr-defined]
+                self._on_pong(event.data)  # type: ignore[union-attr]
             elif cls is ev.Closed:
                 self._on_closed(event)  # type: ignore[arg-type]
             elif cls is ev.HandshakeAccepted:
@@ -340,7 +340,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
 
     # ---- pings and keepalive -------------------------------------------------------
 
-    def _send_ping(self, data: Optional[bytes] = None) -> asyncio.Future:
+    def _send_ping(self, data: Optional[bytes] = None) -> asyncio.Future[float]:
         """Send a ping; return a future resolved with the round-trip time on its pong."""
         conn = self._conn
         if conn is None or conn.state is not State.OPEN:

@@ -91,7 +91,7 @@ class ServerConnection(WebSocket):
         self._server = server
         self._head: Optional[HeadReader] = HeadReader(opts["max_head_size"])
         self._open_timer: Optional[asyncio.TimerHandle] = None
-        self._handler_task: Optional[asyncio.Task] = None
+        self._handler_task: Optional[asyncio.Task[None]] = None
 
     # ---- the opening handshake (RFC 6455 section 4.2) ----------------------------
 

@@ -49,7 +49,7 @@ def _clean(value: Any, limit: int) -> Optional[str]:
     value = " ".join(value.split())
     if not value or len(value) > limit:
         return None
-    return value
+    return str(value)  # already a str; str() tells the type checker
 
 
 class ChatServer:
@@ -57,7 +57,7 @@ class ChatServer:
 
     def __init__(self) -> None:
         self.rooms: Dict[str, Dict[WebSocket, str]] = {}
-        self.history: Dict[str, Deque[dict]] = {}
+        self.history: Dict[str, Deque[Dict[str, Any]]] = {}
         self._page: Optional[bytes] = None
 
     # ---- HTTP: the page ------------------------------------------------------------
@@ -85,7 +85,7 @@ class ChatServer:
     def members(self, room: str) -> List[str]:
         return sorted(self.rooms.get(room, {}).values())
 
-    def _send_all(self, room: str, event: dict) -> None:
+    def _send_all(self, room: str, event: Dict[str, Any]) -> None:
         people = self.rooms.get(room)
         if people:
             broadcast(list(people), json.dumps(event, ensure_ascii=False))
@@ -165,7 +165,7 @@ class ChatServer:
                 self._leave(ws, where[0])
 
     @staticmethod
-    def _parse(raw: Any) -> Optional[dict]:
+    def _parse(raw: Any) -> Optional[Dict[str, Any]]:
         if not isinstance(raw, str):
             return None
         try:
