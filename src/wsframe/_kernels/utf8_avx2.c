@@ -23,6 +23,18 @@ typedef struct {
     __m256i err;         /* nonzero once an error is seen */
 } v_state;
 
+/* The nibble tables as bytes (building them with _mm256_setr_epi8 would
+ * narrow ints above 127 to char, which clang warns about). */
+static const uint8_t t_prev_high_b[16] = {T_PREV_HIGH};
+static const uint8_t t_prev_low_b[16] = {T_PREV_LOW};
+static const uint8_t t_cur_high_b[16] = {T_CUR_HIGH};
+
+/* A 16-byte table in both 128-bit lanes, as vpshufb looks up per lane. */
+static inline __m256i table2(const uint8_t t[16])
+{
+    return _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)t));
+}
+
 static inline __m256i tbl(__m256i idx, __m256i table)
 {
     return _mm256_shuffle_epi8(table, idx);
@@ -31,9 +43,9 @@ static inline __m256i tbl(__m256i idx, __m256i table)
 /* Classify one 32-byte vector given the 32 bytes before it. */
 static inline __m256i check_vec(__m256i in, __m256i prev)
 {
-    const __m256i t_prev_high = _mm256_setr_epi8(T_PREV_HIGH, T_PREV_HIGH);
-    const __m256i t_prev_low = _mm256_setr_epi8(T_PREV_LOW, T_PREV_LOW);
-    const __m256i t_cur_high = _mm256_setr_epi8(T_CUR_HIGH, T_CUR_HIGH);
+    const __m256i t_prev_high = table2(t_prev_high_b);
+    const __m256i t_prev_low = table2(t_prev_low_b);
+    const __m256i t_cur_high = table2(t_cur_high_b);
     const __m256i nib = _mm256_set1_epi8(0x0F);
 
     /* Bytes shifted by 1, 2, 3 positions across the 128-bit lane seam:
@@ -122,6 +134,8 @@ static inline int step128(v_state *st, __m256i a, __m256i b, __m256i c, __m256i 
 
 int wsf_utf8_check_avx2(const uint8_t *s, size_t len, size_t *pos)
 {
+    if (len == 0)   /* s may be NULL; s + 0 would be UB */
+        return WSF_UTF8_OK;
     v_state st;
     state_init(&st);
     size_t i = 0;
@@ -148,6 +162,8 @@ int wsf_utf8_check_avx2(const uint8_t *s, size_t len, size_t *pos)
 int wsf_unmask_utf8_check_avx2(uint8_t *dst, const uint8_t *src, size_t len,
                                const uint8_t key[4], size_t phase, size_t *pos)
 {
+    if (len == 0)
+        return WSF_UTF8_OK;
     /* Each block is unmasked, stored and validated while in registers. */
     const __m256i k = _mm256_set1_epi64x((long long)wsf_key64(key, phase));
     v_state st;

@@ -21,11 +21,22 @@ typedef struct {
     __mmask64 incomplete;   /* nonzero if the previous block ended mid-sequence */
 } v_state;
 
+/* The nibble tables as bytes (see utf8_avx2.c). */
+static const uint8_t t_prev_high_b[16] = {T_PREV_HIGH};
+static const uint8_t t_prev_low_b[16] = {T_PREV_LOW};
+static const uint8_t t_cur_high_b[16] = {T_CUR_HIGH};
+
+/* A 16-byte table in all four 128-bit lanes, as vpshufb looks up per lane. */
+static inline __m512i table4(const uint8_t t[16])
+{
+    return _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)t));
+}
+
 static inline __m512i check_vec(__m512i in, __m512i prev)
 {
-    const __m512i t_prev_high = _mm512_broadcast_i32x4(_mm_setr_epi8(T_PREV_HIGH));
-    const __m512i t_prev_low = _mm512_broadcast_i32x4(_mm_setr_epi8(T_PREV_LOW));
-    const __m512i t_cur_high = _mm512_broadcast_i32x4(_mm_setr_epi8(T_CUR_HIGH));
+    const __m512i t_prev_high = table4(t_prev_high_b);
+    const __m512i t_prev_low = table4(t_prev_low_b);
+    const __m512i t_cur_high = table4(t_cur_high_b);
     const __m512i nib = _mm512_set1_epi8(0x0F);
 
     /* Lane i of `seam` is lane i-1 of the input (lane 3 of prev for i = 0),
@@ -105,6 +116,8 @@ static inline void state_init(v_state *st)
 
 int wsf_utf8_check_avx512(const uint8_t *s, size_t len, size_t *pos)
 {
+    if (len == 0)   /* s may be NULL; s + 0 would be UB */
+        return WSF_UTF8_OK;
     v_state st;
     state_init(&st);
     size_t i = 0;
@@ -125,6 +138,8 @@ int wsf_utf8_check_avx512(const uint8_t *s, size_t len, size_t *pos)
 int wsf_unmask_utf8_check_avx512(uint8_t *dst, const uint8_t *src, size_t len,
                                  const uint8_t key[4], size_t phase, size_t *pos)
 {
+    if (len == 0)
+        return WSF_UTF8_OK;
     /* Each block is unmasked, stored and validated while in registers. */
     const __m512i k = _mm512_set1_epi64((long long)wsf_key64(key, phase));
     v_state st;

@@ -81,6 +81,8 @@ static inline void state_init(v_state *st)
 
 int wsf_utf8_check_neon(const uint8_t *s, size_t len, size_t *pos)
 {
+    if (len == 0)   /* s may be NULL; s + 0 would be UB */
+        return WSF_UTF8_OK;
     v_state st;
     state_init(&st);
     size_t i = 0;
@@ -95,6 +97,8 @@ int wsf_utf8_check_neon(const uint8_t *s, size_t len, size_t *pos)
 int wsf_unmask_utf8_check_neon(uint8_t *dst, const uint8_t *src, size_t len,
                                const uint8_t key[4], size_t phase, size_t *pos)
 {
+    if (len == 0)
+        return WSF_UTF8_OK;
     /* Each block is unmasked, stored and validated while in registers. */
     const uint8x16_t k = vreinterpretq_u8_u64(vdupq_n_u64(wsf_key64(key, phase)));
     v_state st;

@@ -122,6 +122,8 @@ static inline void state_init(v_state *st)
 
 int wsf_utf8_check_sse2(const uint8_t *s, size_t len, size_t *pos)
 {
+    if (len == 0)   /* s may be NULL; s + 0 would be UB */
+        return WSF_UTF8_OK;
     v_state st;
     state_init(&st);
     size_t i = 0;
@@ -136,6 +138,8 @@ int wsf_utf8_check_sse2(const uint8_t *s, size_t len, size_t *pos)
 int wsf_unmask_utf8_check_sse2(uint8_t *dst, const uint8_t *src, size_t len,
                                const uint8_t key[4], size_t phase, size_t *pos)
 {
+    if (len == 0)
+        return WSF_UTF8_OK;
     /* Each block is unmasked, stored and validated while in registers. */
     const __m128i k = _mm_set1_epi64x((long long)wsf_key64(key, phase));
     v_state st;
