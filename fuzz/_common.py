@@ -17,7 +17,25 @@ ROOT = Path(__file__).resolve().parent.parent
 # WSFRAME_FUZZ_NATIVE: the src/ of a copy built by fuzz/build_native.sh, whose
 # extension is instrumented for libFuzzer; otherwise this checkout's src/.
 NATIVE = os.environ.get("WSFRAME_FUZZ_NATIVE", "").strip()
-sys.path.insert(0, NATIVE or str(ROOT / "src"))
+
+
+def _source_dir() -> Optional[str]:
+    """Where to import wsframe from: the instrumented copy, this checkout's
+    src/ when it has a built extension (or nothing is installed), else None
+    (the installed package, as in CI after ``pip install .``)."""
+    if NATIVE:
+        return NATIVE
+    import importlib.util
+
+    src = ROOT / "src"
+    if list((src / "wsframe").glob("_codec_c*.so")) or importlib.util.find_spec("wsframe") is None:
+        return str(src)
+    return None
+
+
+_SOURCE = _source_dir()
+if _SOURCE is not None:
+    sys.path.insert(0, _SOURCE)
 if NATIVE:  # a failed load of the instrumented extension must not fall back
     os.environ["WSFRAME_REQUIRE_EXTENSIONS"] = "1"
 

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: wsframe.Connection (sans-I/O) driven by fuzzed peers.
 
 A server or client, starting with the opening handshake or already OPEN,

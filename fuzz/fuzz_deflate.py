@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: the permessage-deflate codec (RFC 7692) under fuzzed input.
 
 Inflating arbitrary payloads may only raise ProtocolError (1002) or

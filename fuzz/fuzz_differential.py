@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: the C and pure backends must agree on every input.
 
 The same bytes, split at the same points, go through ``wsframe._codec_c`` and

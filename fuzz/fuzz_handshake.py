@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: the opening handshake parsers (wsframe.handshake).
 
 Server side: bytes split at fuzzed points into a size-limited ``HeadReader``,

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: FrameParser of one backend (``WSFRAME_FUZZ_BACKEND=c|py``).
 
 Invariants checked on every input, besides "no crash, no hang":

@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """atheris harness: the incremental UTF-8 validator of one backend.
 
 ``bytes.decode("utf-8")`` is the oracle (RFC 3629): fed in chunks chosen by
