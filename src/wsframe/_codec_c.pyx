@@ -51,6 +51,7 @@ cdef extern from "Python.h":
     PyObject *PyErr_Occurred()
     void PyErr_Clear()
     void Py_DECREF(PyObject *o)
+    const Py_ssize_t PY_SSIZE_T_MAX
 
 
 DEFAULT_MAX_FRAME_SIZE = 1 << 20
@@ -803,11 +804,12 @@ cdef inline Frame _new_frame(unsigned int op, object payload, bint fin, bint rsv
 
 cdef uint64_t _limit(object value, str name) except? 0:
     """A size limit argument as uint64: any integer >= 0 (there is no
-    "unlimited"; values beyond 2**63-1 are clipped, no frame can exceed it)."""
+    "unlimited"). Values beyond PY_SSIZE_T_MAX are clipped to it: no bytes
+    object can be larger, so every accepted length fits in Py_ssize_t."""
     value = PyNumber_Index(value)  # TypeError for non-integers
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
-    return <uint64_t>(value if value < 0x7FFFFFFFFFFFFFFF else 0x7FFFFFFFFFFFFFFF)
+    return <uint64_t>(value if value < PY_SSIZE_T_MAX else PY_SSIZE_T_MAX)
 
 
 @cython.final
@@ -1090,31 +1092,31 @@ cdef class FrameParser:
             self._msg_frames = 0
         self._msg_len += length
         self._msg_frames += 1
-        return self._reserve(<size_t>length)
+        return 0
 
-    cdef int _reserve(self, size_t length) except -1:
-        """Make room for ``length`` more payload bytes in _data.
+    cdef int _grow(self, size_t need) except -1:
+        """Make _data hold at least ``need`` bytes.
 
-        Without reassembly each frame gets a bytes object of its exact size.
-        With it, the message's object grows geometrically (amortised O(n) over
-        many small fragments) but never beyond max_message_size, and is
-        trimmed to size when the message completes.
+        Room is made as payload bytes arrive, never for a declared length
+        alone, so memory follows what the peer really sent. It grows
+        geometrically (amortised O(n) over many small fragments or chunks),
+        never past the end of the current frame when the buffer ends there
+        (a final frame, or no reassembly) nor past max_message_size, and a
+        whole frame in hand gets an object of its exact size at once.
         """
-        cdef size_t need, cap
-        if not self._reassemble:
-            need = length
-            cap = length
+        cdef wsf_header *h = &self._h
+        cdef size_t limit, cap
+        if h.fin or not self._reassemble:
+            limit = self._data_len + <size_t>(h.length - self._got)  # the end of this frame
         else:
-            need = self._data_len + length
-            if need <= self._data_cap:
-                return 0
-            cap = self._data_cap * 2
-            if cap > self._max_message:
-                cap = <size_t>self._max_message
-            if cap < need:
-                cap = need
-        if cap == 0:
-            return 0
+            limit = <size_t>self._max_message
+        cap = self._data_cap * 2
+        if cap < 256:
+            cap = 256
+        if cap > limit:
+            cap = limit
+        if cap < need:
+            cap = need
         if self._data == NULL:
             self._data = _bytes_new(NULL, <Py_ssize_t>cap)
             if self._data == NULL:
@@ -1147,6 +1149,8 @@ cdef class FrameParser:
             else:
                 memcpy(dst, src, k)
         else:
+            if self._data_len + k > self._data_cap:
+                self._grow(self._data_len + k)
             dst = <uint8_t *>_bytes_ptr(self._data) + self._data_len
             if self._msg_utf8:
                 if self._msg_frames == 1 and h.fin and k == h.length:
