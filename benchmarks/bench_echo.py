@@ -154,7 +154,8 @@ class WsframeClient:
     async def open(self, url: str) -> None:
         from wsframe.aio import connect
 
-        self.ws = await connect(url, max_size=MAX_SIZE, ping_interval=None, max_queue=1024)
+        # No compression: every server gets the same uncompressed frames.
+        self.ws = await connect(url, max_size=MAX_SIZE, ping_interval=None, max_queue=1024, compression=None)
 
     async def exchange(self, payload: bytes, count: int) -> None:
         message = payload.decode() if self.text else payload
