@@ -21,9 +21,8 @@ static const uint8_t tail_max[16] = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0
                                      0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xEF, 0xDF, 0xBF};
 
 typedef struct {
-    uint8x16_t prev;        /* the previous 16 input bytes */
-    uint8x16_t incomplete;  /* nonzero if the previous block ended mid-sequence */
-    uint8x16_t err;         /* nonzero once an error is seen */
+    uint8x16_t prev;   /* the previous 16 input bytes */
+    int incomplete;    /* the previous block ended mid-sequence */
 } v_state;
 
 static inline uint8x16_t check_vec(uint8x16_t in, uint8x16_t prev)
@@ -42,20 +41,23 @@ static inline uint8x16_t check_vec(uint8x16_t in, uint8x16_t prev)
     return veorq_u8(c, must);
 }
 
+/* Feed one 64-byte block as four vectors; nonzero on an error (callers stop
+ * at the first). A pure-ASCII block is only an error after a sequence the
+ * previous block left open; otherwise the checks on `a` catch that. */
 static inline int step(v_state *st, uint8x16_t a, uint8x16_t b, uint8x16_t c, uint8x16_t d)
 {
     uint8x16_t all = vorrq_u8(vorrq_u8(a, b), vorrq_u8(c, d));
     if (vmaxvq_u8(all) < 0x80) {
-        st->err = vorrq_u8(st->err, st->incomplete);
-        st->incomplete = vdupq_n_u8(0);
-    } else {
-        uint8x16_t e = vorrq_u8(check_vec(a, st->prev), check_vec(b, a));
-        e = vorrq_u8(e, vorrq_u8(check_vec(c, b), check_vec(d, c)));
-        st->err = vorrq_u8(st->err, e);
-        st->incomplete = vqsubq_u8(d, vld1q_u8(tail_max));
+        int bad = st->incomplete;
+        st->incomplete = 0;
+        st->prev = d;
+        return bad;
     }
+    uint8x16_t e = vorrq_u8(check_vec(a, st->prev), check_vec(b, a));
+    e = vorrq_u8(e, vorrq_u8(check_vec(c, b), check_vec(d, c)));
+    st->incomplete = vmaxvq_u8(vqsubq_u8(d, vld1q_u8(tail_max))) != 0;
     st->prev = d;
-    return vmaxvq_u8(st->err) != 0;
+    return vmaxvq_u8(e) != 0;
 }
 
 static inline int step_at(v_state *st, const uint8_t *p)
@@ -75,8 +77,7 @@ static inline int step_tail(v_state *st, const uint8_t *p, size_t n)
 static inline void state_init(v_state *st)
 {
     st->prev = vdupq_n_u8(0);
-    st->incomplete = vdupq_n_u8(0);
-    st->err = vdupq_n_u8(0);
+    st->incomplete = 0;
 }
 
 int wsf_utf8_check_neon(const uint8_t *s, size_t len, size_t *pos)

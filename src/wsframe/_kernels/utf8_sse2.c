@@ -22,9 +22,8 @@
 #include "utf8_lookup.h"
 
 typedef struct {
-    __m128i prev;        /* the previous 16 input bytes */
-    __m128i incomplete;  /* nonzero if the previous block ended mid-sequence */
-    __m128i err;         /* nonzero once an error is seen */
+    __m128i prev;     /* the previous 16 input bytes */
+    int incomplete;   /* the previous block ended mid-sequence */
 } v_state;
 
 static inline __m128i splat(int c)
@@ -68,34 +67,32 @@ static inline __m128i check_vec(__m128i in, __m128i prev)
     return _mm_or_si128(err, _mm_or_si128(_mm_or_si128(e0, ed), _mm_or_si128(f0, f4)));
 }
 
-/* Nonzero where the last 3 bytes start a sequence the vector cannot end. */
-static inline __m128i unfinished(__m128i in)
+/* Whether the last 3 bytes start a sequence the vector cannot end. */
+static inline int unfinished(__m128i in)
 {
     const __m128i max = _mm_setr_epi8(-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
                                       (char)(0xF0 - 1), (char)(0xE0 - 1), (char)(0xC0 - 1));
-    return _mm_subs_epu8(in, max);
+    __m128i over = _mm_subs_epu8(in, max);
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(over, _mm_setzero_si128())) != 0xFFFF;
 }
 
-static inline int any(__m128i v)
-{
-    return _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) != 0xFFFF;
-}
-
-/* Feed one 64-byte block as four vectors; nonzero on an error. */
+/* Feed one 64-byte block as four vectors; nonzero on an error (callers stop
+ * at the first). A pure-ASCII block is only an error after a sequence the
+ * previous block left open; otherwise the checks on `a` catch that. */
 static inline int step(v_state *st, __m128i a, __m128i b, __m128i c, __m128i d)
 {
     __m128i all = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
     if (_mm_movemask_epi8(all) == 0) {
-        st->err = _mm_or_si128(st->err, st->incomplete);
-        st->incomplete = _mm_setzero_si128();
-    } else {
-        __m128i e = _mm_or_si128(check_vec(a, st->prev), check_vec(b, a));
-        e = _mm_or_si128(e, _mm_or_si128(check_vec(c, b), check_vec(d, c)));
-        st->err = _mm_or_si128(st->err, e);
-        st->incomplete = unfinished(d);
+        int bad = st->incomplete;
+        st->incomplete = 0;
+        st->prev = d;
+        return bad;
     }
+    __m128i e = _mm_or_si128(check_vec(a, st->prev), check_vec(b, a));
+    e = _mm_or_si128(e, _mm_or_si128(check_vec(c, b), check_vec(d, c)));
+    st->incomplete = unfinished(d);
     st->prev = d;
-    return any(st->err);
+    return _mm_movemask_epi8(_mm_cmpeq_epi8(e, _mm_setzero_si128())) != 0xFFFF;
 }
 
 static inline int step_at(v_state *st, const uint8_t *p)
@@ -116,8 +113,7 @@ static inline int step_tail(v_state *st, const uint8_t *p, size_t n)
 static inline void state_init(v_state *st)
 {
     st->prev = _mm_setzero_si128();
-    st->incomplete = _mm_setzero_si128();
-    st->err = _mm_setzero_si128();
+    st->incomplete = 0;
 }
 
 int wsf_utf8_check_sse2(const uint8_t *s, size_t len, size_t *pos)
