@@ -9,6 +9,7 @@ timeout; nothing asserts on timings.
 from __future__ import annotations
 
 import functools
+import platform
 import socket
 import threading
 from typing import Any, Callable, Iterator, List
@@ -97,6 +98,12 @@ def last_closed(server: ThreadedServer) -> Closed:
 # ---- websockets client -> wsframe server --------------------------------------------
 
 
+@pytest.mark.xfail(
+    platform.python_implementation() == "PyPy",
+    raises=RuntimeError,
+    strict=False,
+    reason="PyPy 7.3.11: Thread.join(timeout) can raise 'cannot release un-acquired lock' (debugpy#1198)",
+)
 def test_websockets_client(wsframe_server: ThreadedServer) -> None:
     from websockets.sync.client import connect as ws_connect
 

@@ -38,7 +38,9 @@ def add_aiohttp(cat: Catalog) -> None:
         try:
             mod = load(module)
             queue_cls, reader_cls = mod.WebSocketDataQueue, mod.WebSocketReader
-        except (ImportError, AttributeError):
+            # aiohttp < 3.14 has no decode_text argument: no like-for-like reader.
+            reader_cls(queue_cls(AiohttpProtocolStub(), 1 << 30, loop=None), 1 << 20, False, True)
+        except (ImportError, AttributeError, TypeError):
             return None
 
         def prepare(stream_bytes: bytes, count: int) -> Prepared:
@@ -61,7 +63,7 @@ def add_aiohttp(cat: Catalog) -> None:
     if compiled is not None:
         cat.add("parse", "aiohttp", "peer", compiled, note=note)
     else:
-        cat.missing["aiohttp (compiled reader)"] = "aiohttp._websocket.reader_c not importable"
+        cat.missing["aiohttp (compiled reader)"] = "aiohttp._websocket.reader_c not importable (or aiohttp < 3.14)"
     pure = reader("aiohttp._websocket.reader_py")
     if pure is not None:
         cat.add("parse", "aiohttp py", "peer", pure, note=note)

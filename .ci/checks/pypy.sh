@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# PyPy check (run by .ci/run, or by hand from a fresh machine): install
+# Debian's pypy3 (Python 3.9 language level) with apt-get when it is missing,
+# make a PyPy venv, `pip install ".[test]"` there and run the test suite on
+# the pure-Python backend, which PyPy selects by itself (no
+# WSFRAME_NO_EXTENSIONS needed; backend_info() says why). Tests that need the
+# compiled backend or a CPython-only peer skip with their reason.
+#
+# No pypy3 and no way to install it (not root, no apt-get, apt fails): prints
+# SKIP and exits 0, so a machine without PyPy does not fail CI.
+#
+# Environment:
+#   WSFRAME_PYPY        the PyPy interpreter to use (default: pypy3 on PATH).
+#   WSFRAME_PYPY_TESTS  pytest arguments (default: the whole suite, "tests").
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+start=$(date +%s)
+step() { printf -- '--- %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
+skip() { echo "SKIP: PyPy check: $*"; exit 0; }
+
+PYPY=${WSFRAME_PYPY:-pypy3}
+step "find PyPy"
+if ! command -v "$PYPY" > /dev/null; then
+    command -v apt-get > /dev/null || skip "no $PYPY and no apt-get to install it"
+    [ "$(id -u)" = 0 ] || skip "no $PYPY, and installing it needs root"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pypy3 pypy3-venv; } \
+        > "$WORK/apt.log" 2>&1 || { tail -5 "$WORK/apt.log"; skip "apt-get could not install pypy3"; }
+    PYPY=pypy3
+fi
+"$PYPY" --version
+"$PYPY" -c 'import sys; assert sys.implementation.name == "pypy", sys.implementation.name; assert sys.version_info >= (3, 9), "wsframe needs Python >= 3.9"'
+
+step "PyPy venv and pip install .[test]"
+# Debian splits venv/ensurepip into pypy3-venv; install it when missing.
+if ! "$PYPY" -c 'import ensurepip' 2> /dev/null && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pypy3-venv > "$WORK/apt.log" 2>&1 || true
+fi
+"$PYPY" -m venv "$WORK/venv" || skip "$PYPY cannot make a venv (install pypy3-venv)"
+VPY="$WORK/venv/bin/python"
+"$VPY" -m pip install --quiet --upgrade pip
+# Build from a copy so the checkout gets no build/ or egg-info from this run.
+mkdir "$WORK/src"
+tar -C "$ROOT" --exclude=./.git --exclude='./.venv*' --exclude=./build --exclude=./dist --exclude='*.so' \
+    --exclude=__pycache__ --exclude=.hypothesis --exclude=.mypy_cache --exclude=.pytest_cache -cf - . \
+    | tar -C "$WORK/src" -xf -
+"$VPY" -m pip install --quiet "$WORK/src[test]"
+
+step "backend on PyPy"
+cd "$WORK/src"
+# The tests must import the installed package, not the tree: keep only the C
+# kernels there (tests/test_c_kernels.py compiles them with gcc).
+find src/wsframe -mindepth 1 -maxdepth 1 ! -name _kernels -exec rm -rf {} +
+"$VPY" - <<'EOF'
+import wsframe
+info = wsframe.backend_info()
+print(info)
+assert wsframe.BACKEND == "python", info
+assert "PyPy" in (info["c_import_error"] or ""), info
+EOF
+"$VPY" -m wsframe --version
+
+step "tests on PyPy (pure backend)"
+# shellcheck disable=SC2086
+"$VPY" -m pytest -q -p no:cacheprovider -rs ${WSFRAME_PYPY_TESTS:-tests}
+step "done"
