@@ -18,7 +18,8 @@ from wsframe.compat import _patching
 # Under WSFRAME_NO_EXTENSIONS=1 every patch() warns that it slows things down.
 pytestmark = pytest.mark.filterwarnings("ignore:wsframe.compat. patching:RuntimeWarning")
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+# Where this run imports wsframe from (src/ or an installed wheel's site-packages).
+SRC = Path(compat.__file__).resolve().parents[2]
 
 # name -> [(module, attribute)] that patch(name) must replace.
 TARGETS = {

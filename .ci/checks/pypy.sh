@@ -21,12 +21,18 @@ step() { printf -- '--- %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
 skip() { echo "SKIP: PyPy check: $*"; exit 0; }
 
 PYPY=${WSFRAME_PYPY:-pypy3}
+# apt-get as root, or through password-less sudo (GitHub's runners); else none.
+APT=""
+if command -v apt-get > /dev/null; then
+    if [ "$(id -u)" = 0 ]; then APT="apt-get"; elif sudo -n true 2> /dev/null; then APT="sudo apt-get"; fi
+fi
+apt_install() { DEBIAN_FRONTEND=noninteractive $APT install -y -qq "$@" >> "$WORK/apt.log" 2>&1; }
+
 step "find PyPy"
 if ! command -v "$PYPY" > /dev/null; then
-    command -v apt-get > /dev/null || skip "no $PYPY and no apt-get to install it"
-    [ "$(id -u)" = 0 ] || skip "no $PYPY, and installing it needs root"
-    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pypy3 pypy3-venv; } \
-        > "$WORK/apt.log" 2>&1 || { tail -5 "$WORK/apt.log"; skip "apt-get could not install pypy3"; }
+    [ -n "$APT" ] || skip "no $PYPY, and no apt-get (as root or with sudo) to install it"
+    { $APT update -qq > "$WORK/apt.log" 2>&1 && apt_install pypy3 pypy3-venv; } \
+        || { tail -5 "$WORK/apt.log"; skip "apt-get could not install pypy3"; }
     PYPY=pypy3
 fi
 "$PYPY" --version
@@ -34,8 +40,8 @@ fi
 
 step "PyPy venv and pip install .[test]"
 # Debian splits venv/ensurepip into pypy3-venv; install it when missing.
-if ! "$PYPY" -c 'import ensurepip' 2> /dev/null && [ "$(id -u)" = 0 ] && command -v apt-get > /dev/null; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pypy3-venv > "$WORK/apt.log" 2>&1 || true
+if ! "$PYPY" -c 'import ensurepip' 2> /dev/null && [ -n "$APT" ]; then
+    apt_install pypy3-venv || true
 fi
 "$PYPY" -m venv "$WORK/venv" || skip "$PYPY cannot make a venv (install pypy3-venv)"
 VPY="$WORK/venv/bin/python"
