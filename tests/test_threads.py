@@ -215,6 +215,27 @@ def test_encode_frame_in_threads(codec: ModuleType) -> None:
     assert all(run_threads(work))
 
 
+def test_random_mask_keys_in_threads(codec: ModuleType) -> None:
+    # mask=True draws keys from a pool shared by the process (RFC 6455 5.3):
+    # concurrent draws must still give frames that decode to their payload.
+    payload = bytes(range(256)) * 4
+
+    def work(_: int) -> Tuple[bool, int]:
+        parser = codec.FrameParser(is_server=True)
+        keys = set()
+        ok = True
+        for _ in range(500):
+            wire = codec.encode_frame(Opcode.BINARY, payload, mask=True)
+            keys.add(wire[4:8])  # the key of a 1024-byte payload follows a 4-byte header
+            (frame,) = parser.feed(wire)
+            ok = ok and frame.payload == payload
+        return ok, len(keys)
+
+    results = run_threads(work)
+    assert all(ok for ok, _ in results)
+    assert all(distinct > 400 for _, distinct in results)  # 500 random 32-bit keys: collisions are rare
+
+
 # ---- the sans-I/O connection ----------------------------------------------------------
 
 
