@@ -5,6 +5,8 @@ level this CPU supports, under AddressSanitizer and UBSan, with warnings as
 errors. Each SIMD file gets the instruction-set flags setup.py gives it (the
 SIMD_FLAGS table is read from setup.py, so there is one source of truth).
 Skipped when there is no C compiler or it lacks the sanitizer runtimes.
+A last test loads the kernels with ctypes and compares them with CPython's
+own decoder, the oracle for error positions (UnicodeDecodeError.start).
 With an aarch64 cross compiler and qemu-user installed (Debian:
 gcc-aarch64-linux-gnu qemu-user), the NEON kernels are tested too.
 """
@@ -12,12 +14,15 @@ gcc-aarch64-linux-gnu qemu-user), the NEON kernels are tested too.
 from __future__ import annotations
 
 import ast
+import ctypes
+import itertools
 import os
 import platform
+import random
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import pytest
 
@@ -123,3 +128,103 @@ def test_kernels_aarch64_neon_under_qemu(tmp_path: Path) -> None:
     print(res.stdout)
     assert res.returncode == 0, f"aarch64 C kernel tests failed:\n{res.stdout[-4000:]}\n{res.stderr[-4000:]}"
     assert "level neon" in res.stdout and "all passed" in res.stdout
+
+
+# ---- the kernels against CPython's own decoder, through ctypes ---------------------
+
+
+class _Stream(ctypes.Structure):
+    """wsf_utf8_stream (wsf_kernels.h)."""
+
+    _fields_ = [
+        ("consumed", ctypes.c_uint64),
+        ("carry", ctypes.c_uint8 * 4),
+        ("ncarry", ctypes.c_uint8),
+        ("failed", ctypes.c_uint8),
+        ("error_pos", ctypes.c_uint64),
+    ]
+
+
+@pytest.fixture(scope="module")
+def kernels_lib(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
+    """The kernels as a shared library (optimised, no sanitizers)."""
+    compiler = find_compiler("gcc") or find_compiler("clang")
+    if compiler is None:
+        pytest.skip("no C compiler")
+    out = tmp_path_factory.mktemp("lib")
+    table = simd_flags()
+    objects = []
+    for source in sorted(KERNELS.glob("*.c")):
+        obj = out / (source.name + ".o")
+        res = run([compiler, *WARN, "-O2", "-fPIC", *isa_flags(source, table), f"-I{KERNELS}", "-c", str(source),
+                   "-o", str(obj)])
+        assert res.returncode == 0, res.stderr
+        objects.append(str(obj))
+    lib_path = out / "libwsfkernels.so"
+    res = run([compiler, "-shared", *objects, "-o", str(lib_path)])
+    assert res.returncode == 0, res.stderr
+    lib = ctypes.CDLL(str(lib_path))
+    lib.wsf_supported_levels.restype = ctypes.c_char_p
+    return lib
+
+
+def _decode_status(data: bytes) -> Tuple[int, int]:
+    """(status, position) as wsf_utf8_check must report them, from CPython."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return (1 if exc.reason == "unexpected end of data" else 2), exc.start
+    return 0, 0
+
+
+def _inputs() -> List[bytes]:
+    """Kuhn-style edge sequences after varied prefixes, and mutated text."""
+    rng = random.Random(6455)
+    edge = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF, 0xE0, 0xE1, 0xEC,
+            0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF]
+    out = []
+    for n in (1, 2, 3):
+        for seq in itertools.product(edge, repeat=n):
+            out.append(b"x" * rng.choice((0, 13, 61, 62, 63, 127)) + bytes(seq))
+    alphabet = ["a", " ", "é", "ж", "中", "😀", "\u07ff", "\u0800", "\ud7ff", "\ue000", "\uffff", "\U0010ffff"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 300))).encode()
+        buf = bytearray(text)
+        for _ in range(rng.randrange(0, 3)):
+            if buf:
+                buf[rng.randrange(len(buf))] = rng.randrange(256)
+        if rng.random() < 0.3:
+            buf = buf[: rng.randrange(len(buf) + 1)]
+        out.append(bytes(buf))
+    return out
+
+
+def test_kernels_match_cpython_decode(kernels_lib: ctypes.CDLL) -> None:
+    """Status and position equal UnicodeDecodeError's, at every level, for the
+    one-shot, fused-unmask and streaming (split in two) validators."""
+    lib = kernels_lib
+    key = b"\x37\xfa\x21\x3d"
+    inputs = _inputs()
+    levels = lib.wsf_supported_levels().decode().split(",")
+    for level in levels:
+        assert lib.wsf_dispatch_init(level.encode()) == 0
+        for i, data in enumerate(inputs):
+            want = _decode_status(data)
+            pos = ctypes.c_size_t(0)
+            r = lib.wsf_utf8_check(data, len(data), ctypes.byref(pos))
+            assert (r, pos.value if r else 0) == want, (level, data)
+
+            masked = bytes(b ^ key[j % 4] for j, b in enumerate(data))
+            dst = ctypes.create_string_buffer(len(data) + 1)
+            r = lib.wsf_unmask_utf8_check(dst, masked, len(data), key, 0, ctypes.byref(pos))
+            assert (r, pos.value if r else 0) == want and dst.raw[: len(data)] == data, (level, data)
+
+            cut = i % (len(data) + 1)
+            st, pos64 = _Stream(), ctypes.c_uint64(0)
+            lib.wsf_utf8_stream_init(ctypes.byref(st))
+            r = lib.wsf_utf8_stream_feed(ctypes.byref(st), data[:cut], cut, 0, ctypes.byref(pos64))
+            if r == 0:
+                rest = data[cut:]
+                r = lib.wsf_utf8_stream_feed(ctypes.byref(st), rest, len(rest), 1, ctypes.byref(pos64))
+            assert (r, pos64.value if r else 0) == ((2 if want[0] else 0), want[1]), (level, data, cut)
+    lib.wsf_dispatch_init(None)
