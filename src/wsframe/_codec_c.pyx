@@ -391,9 +391,13 @@ cdef class Utf8Validator:
         cdef uint64_t pos = 0
         cdef int r
         if self._error is not None:
-            raise self._error
+            raise self._error.with_traceback(None)
         _acquire(data, &view)
-        r = wsf_utf8_stream_feed(&self._st, <const uint8_t *>view.ptr, <size_t>view.len, 0, &pos)
+        if view.len >= _NOGIL_THRESHOLD:
+            with nogil:
+                r = wsf_utf8_stream_feed(&self._st, view.ptr, <size_t>view.len, 0, &pos)
+        else:
+            r = wsf_utf8_stream_feed(&self._st, view.ptr, <size_t>view.len, 0, &pos)
         _release(&view)
         if r != WSF_UTF8_OK:
             self._error = InvalidUTF8(R_UTF8_INVALID, pos)
@@ -824,8 +828,10 @@ cdef class FrameParser:
     length before anything is buffered; ``max_fragments`` caps the frames of one
     data message. Payload bytes are unmasked (and text validated, fail-fast)
     as they arrive, straight into the bytes object that will be returned, so a
-    large frame is touched once and at most one frame's payload plus a partial
-    header (13 bytes) is held for an incomplete frame.
+    large frame is touched once. What is held between calls is bounded: a
+    partial header (at most 13 bytes), the payload received of the current
+    frame (at most max_frame_size) or message (at most max_message_size), and
+    memory grows with the bytes received, never with a declared length alone.
 
     Errors are ProtocolError (1002), InvalidUTF8 (1007) or MessageTooBig
     (1009); after one, the parser drops its buffers and every later
