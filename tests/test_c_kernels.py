@@ -34,6 +34,13 @@ WARN = ["-std=c11", "-Wall", "-Wextra", "-Werror"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
 IS_X86_64 = platform.machine().lower() in {"x86_64", "amd64", "x64"}
 
+# The pure-Python run (WSFRAME_NO_EXTENSIONS=1) promises no compiler is needed,
+# and CI runs the suite a second time that way: the kernels were tested already.
+pytestmark = pytest.mark.skipif(
+    os.environ.get("WSFRAME_NO_EXTENSIONS", "").strip().lower() in {"1", "true", "yes", "on"},
+    reason="WSFRAME_NO_EXTENSIONS=1: pure-Python run, C kernels not in use",
+)
+
 
 def find_compiler(kind: str) -> Optional[str]:
     """The compiler for `kind` ("gcc": $CC, gcc or cc; "clang"), or None."""
