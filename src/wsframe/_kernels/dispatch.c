@@ -82,6 +82,11 @@ static uint64_t xgetbv0(void)
 #endif
 }
 
+static int bit(uint32_t v, unsigned n)
+{
+    return (int)((v >> n) & 1u);
+}
+
 /* Highest level this CPU and OS can run. */
 static int detect_level(void)
 {
@@ -90,9 +95,9 @@ static int detect_level(void)
     uint32_t max_leaf = r[0];
     cpuid(1, 0, r);
     uint32_t ecx1 = r[2], edx1 = r[3];
-    if (!(edx1 & (1u << 26)))          /* SSE2: baseline on x86-64 anyway */
+    if (!bit(edx1, 26))                /* SSE2: baseline on x86-64 anyway */
         return LVL_GENERIC;
-    int osxsave = (ecx1 >> 27) & 1, avx = (ecx1 >> 28) & 1, popcnt = (ecx1 >> 23) & 1;
+    int osxsave = bit(ecx1, 27), avx = bit(ecx1, 28), popcnt = bit(ecx1, 23);
     if (!osxsave || !avx || !popcnt || max_leaf < 7)
         return LVL_SSE2;
     uint64_t xcr0 = xgetbv0();
@@ -100,13 +105,13 @@ static int detect_level(void)
         return LVL_SSE2;
     cpuid(7, 0, r);
     uint32_t ebx7 = r[1];
-    int avx2 = (ebx7 >> 5) & 1, bmi1 = (ebx7 >> 3) & 1, bmi2 = (ebx7 >> 8) & 1;
+    int avx2 = bit(ebx7, 5), bmi1 = bit(ebx7, 3), bmi2 = bit(ebx7, 8);
     if (!avx2 || !bmi1 || !bmi2)
         return LVL_SSE2;
     /* AVX-512: F (ebx 16), BW (ebx 30), VL (ebx 31), and the OS must save
      * opmask + ZMM state (XCR0 bits 5, 6, 7). No VBMI: the kernels do not
      * use vpermb, and setup.py does not let the compiler emit it. */
-    int f = (ebx7 >> 16) & 1, bw = (ebx7 >> 30) & 1, vl = (ebx7 >> 31) & 1;
+    int f = bit(ebx7, 16), bw = bit(ebx7, 30), vl = bit(ebx7, 31);
     if (f && bw && vl && (xcr0 & 0xE0) == 0xE0)
         return LVL_AVX512;
     return LVL_AVX2;
