@@ -20,7 +20,7 @@ void wsf_mask_avx2(uint8_t *dst, const uint8_t *src, size_t len,
     size_t i = 0;
     if (len >= 256) {
         /* Head up to a 32-byte boundary of dst, then re-rotate the key. */
-        size_t head = (size_t)(-(uintptr_t)dst) & 31;
+        size_t head = (size_t)(32 - ((uintptr_t)dst & 31)) & 31;
         wsf_mask_short(dst, src, head, kw);
         i = head;
         kw = wsf_key64(key, phase + head);

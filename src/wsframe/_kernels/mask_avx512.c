@@ -36,7 +36,7 @@ void wsf_mask_avx512(uint8_t *dst, const uint8_t *src, size_t len,
     if (len >= 512) {
         /* A 64-byte vector is a whole cache line: align dst so no store
          * splits two lines, then re-rotate the key for the new phase. */
-        size_t head = (size_t)(-(uintptr_t)dst) & 63;
+        size_t head = (size_t)(64 - ((uintptr_t)dst & 63)) & 63;
         if (head) {
             wsf_mask_short(dst, src, head, kw);
             i = head;

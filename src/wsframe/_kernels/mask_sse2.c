@@ -19,7 +19,7 @@ void wsf_mask_sse2(uint8_t *dst, const uint8_t *src, size_t len,
     }
     /* Head: bytes up to a 16-byte boundary of dst, each XORed exactly once
      * (in place, twice would undo it); then the key for the new phase. */
-    size_t head = (size_t)(-(uintptr_t)dst) & 15;
+    size_t head = (size_t)(16 - ((uintptr_t)dst & 15)) & 15;
     if (head) {
         wsf_mask_short(dst, src, head, kw);
         kw = wsf_key64(key, phase + head);
