@@ -1012,6 +1012,8 @@ cdef class FrameParser:
                 n -= <size_t>r
             else:
                 # Complete the header cut by the previous input.
+                if n == 0:
+                    return 0
                 have = self._hdr_len
                 take = 14 - have
                 if n < take:
