@@ -1,15 +1,17 @@
 /*
  * UTF-8 validation with AVX2: the lookup algorithm of Keiser & Lemire
- * (2021), 64 bytes per step as two 32-byte vectors.
+ * (2021) on 32-byte vectors, 128 bytes (four vectors) per error test, then
+ * 64-byte steps and a zero-padded tail.
  *
  * Per byte, three nibble lookups (vpshufb) classify the pair (previous
  * byte, byte) into error classes (utf8_lookup.h); a separate test checks
  * that bytes which must be the 3rd/4th of a sequence are continuations;
  * and the last 3 bytes of a block are checked for an unfinished sequence,
- * an error if the next block is pure ASCII. Pure-ASCII blocks skip all of
- * it. The SIMD pass only answers "valid or not": on an error, or an
- * unfinished sequence at the end, the scalar validator restarts just before
- * the failing block to find CPython's exact position and status.
+ * an error if the next block is pure ASCII (a checked block catches it
+ * through the lookups). Pure-ASCII blocks skip all of it. The SIMD pass
+ * only answers "valid or not": on an error, or an unfinished sequence at
+ * the end, the scalar validator restarts just before the failing block to
+ * find CPython's exact position and status.
  */
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
