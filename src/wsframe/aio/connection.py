@@ -66,6 +66,9 @@ class WebSocket(WebSocketProtocol):
 
     async def __anext__(self) -> Data:
         """Messages until a normal close (1000/1001); other closes raise."""
+        messages = self._messages
+        if messages and not self._reading_paused:
+            return messages.popleft()  # the common case, without a nested coroutine
         try:
             return await self.recv()
         except ConnectionClosedOK:
