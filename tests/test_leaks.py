@@ -24,13 +24,16 @@ import gc
 import importlib
 import os
 import sys
-import tracemalloc
 from typing import Any, Callable, Iterator, List, Optional
 
 import pytest
 
 import wsframe
 from wsframe.enums import Opcode
+
+# tracemalloc and reference counts are CPython's: PyPy has neither, so the
+# whole module is CPython-only.
+tracemalloc = pytest.importorskip("tracemalloc", reason="no tracemalloc on this interpreter (PyPy): CPython-only leak tests")
 
 FRAMES = int(os.environ.get("WSFRAME_LEAK_FRAMES", "100000"))
 CONNECTIONS = int(os.environ.get("WSFRAME_LEAK_CONNECTIONS", "1000"))
