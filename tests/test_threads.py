@@ -284,6 +284,6 @@ def test_compiled_module_keeps_the_gil_disabled() -> None:
         pytest.skip("PYTHON_GIL=1 forces the GIL on")
     if wsframe.BACKEND != "c":
         pytest.skip(f"compiled backend not in use: {wsframe.C_IMPORT_ERROR}")
-    import wsframe._codec_c  # noqa: F401  (already imported by wsframe)
+    from wsframe import _codec_c  # noqa: F401  (imported by wsframe already; re-importing changes nothing)
 
     assert not sys._is_gil_enabled()  # type: ignore[attr-defined]
