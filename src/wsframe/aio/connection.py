@@ -10,8 +10,10 @@ Text messages arrive as ``str``, binary ones as ``bytes``.
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any, AsyncIterator, List, Optional, Tuple, Union
 
+from .._backend import codec as _codec
 from ..connection import InvalidState, State
 from ..enums import Opcode
 from ..handshake.http11 import Headers, Request
@@ -20,12 +22,20 @@ from .protocol import WebSocketProtocol
 
 __all__ = ["WebSocket"]
 
+_encode_frame = _codec.encode_frame
+_TEXT = int(Opcode.TEXT)
+_BINARY = int(Opcode.BINARY)
+
 Data = Union[str, bytes]
 
 
 class WebSocket(WebSocketProtocol):
     """An open WebSocket connection (the server hands one to its handler,
     :func:`wsframe.aio.connect` returns one)."""
+
+    # The frame encoder of the fast send path, or False when an extension is
+    # in use (messages then go through the connection); set at the first send.
+    _fast_encode: Any = None
 
     # Set by the server side, which runs the handshake itself.
     _handshake_request: Optional[Request] = None
@@ -91,6 +101,25 @@ class WebSocket(WebSocketProtocol):
                 self._reply_while_failing(message)
                 return
             raise self._closed_exception()
+        if not self._messages and not self._flush_scheduled:
+            # Latency path: nothing else is queued on either side, so frame
+            # the message and write it now, without the connection's queue.
+            encode = self._fast_encode
+            if encode is None:
+                encode = self._fast_encode = self._make_fast_encode()
+            transport = self._transport
+            if encode and transport is not None and not transport.is_closing():
+                kind = type(message)
+                if kind is str:
+                    transport.write(encode(_TEXT, message.encode("utf-8")))  # type: ignore[union-attr]
+                elif kind is bytes:
+                    transport.write(encode(_BINARY, message))
+                else:
+                    kind = None
+                if kind is not None:
+                    if self._write_paused:
+                        await self._drain()
+                    return
         try:
             if type(message) is str:
                 conn.send_text(message)
@@ -103,6 +132,17 @@ class WebSocket(WebSocketProtocol):
         self._queued(len(message))
         if self._write_paused:
             await self._drain()
+
+    def _make_fast_encode(self) -> Any:
+        """``encode(opcode, payload)`` for whole unfragmented frames, masked on the
+        client side (RFC 6455 section 5.3); False when an extension must see
+        every message. Fixed once the connection is OPEN."""
+        conn = self._conn
+        if conn is None or conn.extensions:
+            return False
+        if conn.role == "client":
+            return functools.partial(_encode_frame, mask=True)
+        return _encode_frame
 
     def _reply_while_failing(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
         if type(message) is str:
