@@ -110,13 +110,14 @@ class WebSocket(WebSocketProtocol):
             transport = self._transport
             if encode and transport is not None and not transport.is_closing():
                 kind = type(message)
+                written = True
                 if kind is str:
                     transport.write(encode(_TEXT, message.encode("utf-8")))  # type: ignore[union-attr]
                 elif kind is bytes:
                     transport.write(encode(_BINARY, message))
                 else:
-                    kind = None
-                if kind is not None:
+                    written = False  # bytearray, memoryview: the general path below
+                if written:
                     if self._write_paused:
                         await self._drain()
                     return
