@@ -306,3 +306,19 @@ def test_zlib_impl_names():
     assert "zlib" in ZLIBS
     with pytest.raises(ValueError):
         load("brotli")
+
+
+def test_zlib_choice():
+    from wsframe.deflate import zlib_impl
+
+    assert zlib_impl._choose("").name == "zlib"
+    assert zlib_impl._choose("auto").name == ("zlib_ng" if "zlib_ng" in ZLIBS else "zlib")
+    with pytest.raises(ValueError):
+        zlib_impl._choose("lz4")
+
+
+def test_backend_info_reports_the_deflate_zlib():
+    import wsframe
+    from wsframe.deflate import ZLIB
+
+    assert wsframe.backend_info()["deflate"] == f"{ZLIB.name} {ZLIB.version}"

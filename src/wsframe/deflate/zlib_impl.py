@@ -2,16 +2,24 @@
 
 The standard library's :mod:`zlib` is the default. Two zlib-compatible
 libraries on PyPI could replace it: ``zlib-ng`` (``zlib_ng.zlib_ng``) and
-``python-isal`` (``isal.isal_zlib``). Measured on this project's JSON chat
-workload (``benchmarks/bench_deflate.py --zlib``: 150-byte messages, one
-sync flush each, window 12, memLevel 5) neither is faster where it matters:
-per-message call overhead dominates small messages, zlib-ng inflated about
-half as fast and isal only offers levels 0-3. So they are used only when asked
-for with ``WSFRAME_ZLIB=zlib_ng`` or ``WSFRAME_ZLIB=isal`` (ImportError if
-missing); docs/deflate.md has the numbers.
+``python-isal`` (``isal.isal_zlib``). Measured on the JSON chat workload
+(``benchmarks/bench_deflate.py --zlib``: ~150-byte messages, one sync flush
+each, level 6, window 12, memLevel 5; numbers in docs/deflate.md):
+
+* zlib-ng compresses 1.3-1.7x faster and carries 17-38% more messages per
+  second through a connection, but holds about 4x the memory per idle
+  compressed connection (it ignores memLevel: ~206 KiB instead of ~53 KiB);
+* isal compresses about 20% worse (levels 0-3 only), inflates 2x slower and
+  holds about 7x the memory.
+
+Memory per connection is what the defaults protect (websockets#896), so the
+standard library stays the default. ``WSFRAME_ZLIB=zlib_ng`` (or ``isal``)
+selects another one, an ImportError if it is not installed;
+``WSFRAME_ZLIB=auto`` takes zlib-ng when installed, else zlib: the better
+choice for throughput-bound servers with few connections.
 
 :data:`IMPL` is the choice, made once at import; ``wsframe.backend_info()``
-reports its ``name`` under ``"deflate"``.
+reports it under ``"deflate"``.
 """
 
 from __future__ import annotations
@@ -88,4 +96,14 @@ def available() -> Dict[str, ZlibImpl]:
     return found
 
 
-IMPL: ZlibImpl = load(os.environ.get("WSFRAME_ZLIB", "").strip() or "zlib")
+def _choose(requested: str) -> ZlibImpl:
+    """The implementation WSFRAME_ZLIB asks for ("" is zlib, "auto" prefers zlib-ng)."""
+    if requested == "auto":
+        try:
+            return load("zlib_ng")
+        except ImportError:
+            return load("zlib")
+    return load(requested or "zlib")
+
+
+IMPL: ZlibImpl = _choose(os.environ.get("WSFRAME_ZLIB", "").strip().lower())
