@@ -302,6 +302,42 @@ def test_slow_reader_memory_bounded(logs: pytest.LogCaptureFixture) -> None:
     check_logs(logs, 1)
 
 
+def test_ping_flood_from_non_reader_memory_bounded(logs: pytest.LogCaptureFixture) -> None:
+    """A peer that floods pings and reads nothing must not grow the server's
+    write buffer one pong per ping (regression: it grew without bound, 47 MB
+    after 52 MB of pings). RFC 6455 section 5.5.3 lets the server answer only
+    the most recent ping; the last one is answered once the peer reads."""
+    write_limit = 64 * 1024
+
+    async def main() -> None:
+        tasks_before = len(asyncio.all_tasks())
+        async with serve(echo, "127.0.0.1", 0, write_limit=write_limit, **SERVER_OPTIONS) as server:
+            client = await RawClient.connect(server.port)
+            burst = codec.encode_frame(Opcode.PING, b"p" * 125, mask=True) * 1000  # 131 KB
+            worst = 0
+            for _ in range(240):  # 31 MB of pings: far more than the kernel buffers hold
+                client.writer.write(burst)
+                await asyncio.wait_for(client.writer.drain(), BOUND)
+                for conn in server.connections:
+                    if conn._transport is not None:
+                        worst = max(worst, conn._transport.get_write_buffer_size())
+            assert worst <= write_limit + 64 * 1024, f"server write buffer reached {worst} bytes"
+            client.send_frame(Opcode.PING, b"last")
+            await client.writer.drain()
+            for _ in range(400000):  # read until the last ping is answered
+                opcode, payload = await client.read_frame()
+                if opcode == Opcode.PONG and payload == b"last":
+                    break
+            else:
+                raise AssertionError("the last ping was never answered")
+            client.abort()
+            await settled(server, tasks_before)
+            await probe(server.port)
+
+    run(main(), timeout=120)
+    check_logs(logs, 1)
+
+
 # ---- slowloris and oversized frames -----------------------------------------------------
 
 

@@ -92,6 +92,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._flush_scheduled = False
         self._write_paused = False
         self._drain_waiters: List[asyncio.Future[None]] = []
+        self._pending_pong: Optional[bytes] = None  # latest ping seen while writing was paused
 
         # Keepalive and closing.
         self._ping_interval = ping_interval
@@ -170,9 +171,22 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
 
     def pause_writing(self) -> None:
         self._write_paused = True
+        # While the peer reads nothing, answering every ping would grow the
+        # write buffer by one pong per ping without bound (a ping flood).
+        # RFC 6455 section 5.5.3 allows answering only the most recent ping:
+        # keep it (_dispatch) and answer it when writing resumes.
+        if self._conn is not None:
+            self._conn._auto_pong = False
 
     def resume_writing(self) -> None:
         self._write_paused = False
+        conn = self._conn
+        if conn is not None:
+            conn._auto_pong = True
+            pong, self._pending_pong = self._pending_pong, None
+            if pong is not None and conn.state is State.OPEN:
+                conn.send_pong(pong)
+                self._flush()
         waiters, self._drain_waiters = self._drain_waiters, []
         for waiter in waiters:
             if not waiter.done():
@@ -216,6 +230,8 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
                     self._transport.pause_reading()  # type: ignore[union-attr]
             elif cls is ev.Pong:
                 self._on_pong(event.data)  # type: ignore[union-attr]
+            elif cls is ev.Ping and self._write_paused:
+                self._pending_pong = event.data  # type: ignore[union-attr]  # see pause_writing
             elif cls is ev.Closed:
                 self._on_closed(event)  # type: ignore[arg-type]
             elif cls is ev.HandshakeAccepted:
