@@ -322,3 +322,16 @@ def test_backend_info_reports_the_deflate_zlib():
     from wsframe.deflate import ZLIB
 
     assert wsframe.backend_info()["deflate"] == f"{ZLIB.name} {ZLIB.version}"
+
+
+@given(
+    st.sampled_from(AGREEMENTS),
+    st.lists(st.one_of(st.binary(max_size=3000), st.text(max_size=500).map(str.encode)), max_size=12),
+    st.integers(min_value=0, max_value=9),
+)
+def test_any_messages_round_trip(agreement, messages, level):
+    client, server = pair(agreement, compress_level=level, min_size=0)
+    for message in messages:
+        for sender, receiver in ((client, server), (server, client)):
+            wire, rsv1 = sender.encode_message(BINARY, message)
+            assert (receiver.decode_message(BINARY, wire, len(message)) if rsv1 else wire) == message

@@ -231,3 +231,23 @@ def test_client_fails_on_a_response_it_did_not_offer():
     events = client.events()
     assert isinstance(events[0], wsframe.events.HandshakeRejected)
     assert isinstance(events[0].error, handshake.NegotiationError)
+
+
+def test_several_offers_go_out_in_one_header():
+    factory = ClientPerMessageDeflate(
+        offers=[Offer(server_no_context_takeover=True, server_max_window_bits=10), Offer()]
+    )
+    client = Connection("client", host="example.com", extension_factories=[factory])
+    request = client.data_to_send().decode()
+    assert (
+        "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; server_max_window_bits=10,"
+        " permessage-deflate\r\n" in request
+    )
+    # A server that takes the second offer: the client finds it.
+    server = Connection("server", extension_factories=[ServerPerMessageDeflate(server_max_window_bits=None)])
+    server.receive_data(request.replace("server_max_window_bits=10", "server_max_window_bits=99").encode())
+    response = server.data_to_send()
+    assert b"Sec-WebSocket-Extensions: permessage-deflate\r\n" in response
+    client.receive_data(response)
+    assert isinstance(client.events()[0], HandshakeAccepted)
+    assert not client.extensions[0].remote_no_context_takeover
