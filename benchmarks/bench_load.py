@@ -213,7 +213,9 @@ async def open_clients(port: int, count: int, stats: Stats) -> List[ChatClient]:
 
 
 async def measure(name: str, args: argparse.Namespace) -> Dict[str, Any]:
-    proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", name], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--serve", name], stdout=subprocess.PIPE, text=True
+    )
     try:
         line = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline), 30)
         port = int(line.split()[1])
@@ -290,13 +292,17 @@ async def main(args: argparse.Namespace) -> None:
         f"\n{args.connections} connections, {args.senders} senders per round, {args.seconds:g} s of fan-out;"
         " deliveries = messages received by clients"
     )
-    header = f"{'server':<11} {'KiB/idle conn':>13} {'RSS 1 conn':>10} {'RSS all':>9} {'deliveries/s':>13} {'rounds':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
+    header = (
+        f"{'server':<11} {'KiB/idle conn':>13} {'RSS 1 conn':>10} {'RSS all':>9} {'deliveries/s':>13}"
+        f" {'rounds':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
+    )
     print(header)
     print("-" * len(header))
     for r in results:
         print(
             f"{r['server']:<11} {r['kib_per_conn']:>13.1f} {r['rss_1_MiB']:>8.1f}MB {r['rss_n_MiB']:>7.1f}MB"
-            f" {r['deliveries_per_s']:>13,.0f} {r['rounds']:>7} {r['p50_ms']:>8.1f} {r['p90_ms']:>8.1f} {r['p99_ms']:>8.1f}"
+            f" {r['deliveries_per_s']:>13,.0f} {r['rounds']:>7}"
+            f" {r['p50_ms']:>8.1f} {r['p90_ms']:>8.1f} {r['p99_ms']:>8.1f}"
         )
 
 

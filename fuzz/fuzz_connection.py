@@ -44,7 +44,9 @@ def build() -> Callable[[bytes], None]:
         action = fdp.ConsumeIntInRange(0, 7)
         try:
             if action == 1:
-                conn.send_text(fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 200)), fc.pick(fdp, (None, 1, 7, 100)))
+                conn.send_text(
+                    fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 200)), fc.pick(fdp, (None, 1, 7, 100))
+                )
             elif action == 2:
                 conn.send_binary(fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 200)))
             elif action == 3:
@@ -81,7 +83,10 @@ def build() -> Callable[[bytes], None]:
         role = "server" if server else "client"
         start_open = fdp.ConsumeBool()
         use_deflate = deflate is not None and fdp.ConsumeBool()
-        limits = {"max_frame_size": fc.pick(fdp, (125, 1000, 1 << 20)), "max_message_size": fc.pick(fdp, (125, 1000, 1 << 20))}
+        limits = {
+            "max_frame_size": fc.pick(fdp, (125, 1000, 1 << 20)),
+            "max_message_size": fc.pick(fdp, (125, 1000, 1 << 20)),
+        }
         if start_open:
             exts = [deflate.PerMessageDeflate(role, Agreement())] if use_deflate else []
             conn = wsframe.Connection.opened(role, extensions=exts, **limits)
@@ -94,7 +99,12 @@ def build() -> Callable[[bytes], None]:
             stream = handshake_bytes(fdp, conn, server)
         stream += fc.parser_input(fdp, to_server=server)
         # The peer's parser checks everything we write (OPEN from the start only).
-        peer = codec.FrameParser(is_server=not server, max_frame_size=1 << 22, max_message_size=1 << 22, rsv_allowed=(use_deflate, False, False))
+        peer = codec.FrameParser(
+            is_server=not server,
+            max_frame_size=1 << 22,
+            max_message_size=1 << 22,
+            rsv_allowed=(use_deflate, False, False),
+        )
         for chunk in fc.chunks(fdp, stream):
             conn.receive_data(chunk)
             assert isinstance(conn.events(), list)

@@ -36,7 +36,9 @@ def build() -> Callable[[bytes], None]:
         fdp = fc.atheris.FuzzedDataProvider(data[: fc.MAX_INPUT])
         agreed = agreement(fdp)
         level = fdp.ConsumeIntInRange(0, 9)
-        sender = deflate.PerMessageDeflate("client", agreed, compress_level=level, min_size=fdp.ConsumeIntInRange(0, 64))
+        sender = deflate.PerMessageDeflate(
+            "client", agreed, compress_level=level, min_size=fdp.ConsumeIntInRange(0, 64)
+        )
         receiver = deflate.PerMessageDeflate("server", agreed)
         # Hostile payloads go to a receiver of their own: one that inflated
         # garbage without an error may sit inside a stored block, and then

@@ -14,7 +14,6 @@ when it was built by fuzz/build_native.sh).
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable
 
 import _common as fc
@@ -43,9 +42,11 @@ def build() -> Callable[[bytes], None]:
         pc, pp = c.FrameParser(**options), py.FrameParser(**options)
         stream = fc.parser_input(fdp, options["is_server"])
         for i, chunk in enumerate(fc.chunks(fdp, stream)):
-            kind, _ = same(f"feed #{i} {options}", lambda m: (pc if m is c else pp).feed(chunk), frames)
+            kind, _ = same(f"feed #{i} {options}", lambda m, chunk=chunk: (pc if m is c else pp).feed(chunk), frames)
             if (pc.buffered, pc.failed) != (pp.buffered, pp.failed):
-                raise AssertionError(f"buffered/failed after feed #{i}: C {(pc.buffered, pc.failed)} != pure {(pp.buffered, pp.failed)}")
+                raise AssertionError(
+                    f"buffered/failed after feed #{i}: C {(pc.buffered, pc.failed)} != pure {(pp.buffered, pp.failed)}"
+                )
             if kind == "error" and fdp.ConsumeBool():
                 break
         same("feed_eof", lambda m: (pc if m is c else pp).feed_eof())
@@ -55,9 +56,11 @@ def build() -> Callable[[bytes], None]:
         data = fdp.ConsumeBytes(fdp.ConsumeIntInRange(0, 512))
         for chunk in fc.chunks(fdp, data):
             final = fdp.ConsumeIntInRange(0, 7) == 0
-            same("Utf8Validator.feed", lambda m: (vc if m is c else vp).feed(chunk, final))
+            same("Utf8Validator.feed", lambda m, chunk=chunk, final=final: (vc if m is c else vp).feed(chunk, final))
             if (vc.position, vc.pending) != (vp.position, vp.pending):
-                raise AssertionError(f"position/pending: C {(vc.position, vc.pending)} != pure {(vp.position, vp.pending)}")
+                raise AssertionError(
+                    f"position/pending: C {(vc.position, vc.pending)} != pure {(vp.position, vp.pending)}"
+                )
         same("Utf8Validator.feed final", lambda m: (vc if m is c else vp).feed(b"", True))
 
     def one_shots(fdp: Any) -> None:

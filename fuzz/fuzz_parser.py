@@ -12,7 +12,6 @@ stays within its limits (RFC 6455 section 10.4: bounded resources).
 
 from __future__ import annotations
 
-import sys
 from typing import Callable
 
 import _common as fc

@@ -18,10 +18,9 @@ import logging
 import os
 import socket
 import struct
-from typing import Any, AsyncIterator, Callable, List, Optional, Tuple
+from typing import Any, Callable, Tuple
 
 import pytest
-
 from aio_support import run
 
 from wsframe import _backend
@@ -265,7 +264,9 @@ def test_slow_reader_memory_bounded(logs: pytest.LogCaptureFixture) -> None:
 
     async def main() -> None:
         tasks_before = len(asyncio.all_tasks())
-        async with serve(echo, "127.0.0.1", 0, write_limit=write_limit, max_queue=max_queue, **SERVER_OPTIONS) as server:
+        async with serve(
+            echo, "127.0.0.1", 0, write_limit=write_limit, max_queue=max_queue, **SERVER_OPTIONS
+        ) as server:
             client = await RawClient.connect(server.port)
             sock = client.writer.get_extra_info("socket")
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: we read nothing

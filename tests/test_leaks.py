@@ -33,7 +33,9 @@ from wsframe.enums import Opcode
 
 # tracemalloc and reference counts are CPython's: PyPy has neither, so the
 # whole module is CPython-only.
-tracemalloc = pytest.importorskip("tracemalloc", reason="no tracemalloc on this interpreter (PyPy): CPython-only leak tests")
+tracemalloc = pytest.importorskip(
+    "tracemalloc", reason="no tracemalloc on this interpreter (PyPy): CPython-only leak tests"
+)
 
 FRAMES = int(os.environ.get("WSFRAME_LEAK_FRAMES", "100000"))
 CONNECTIONS = int(os.environ.get("WSFRAME_LEAK_CONNECTIONS", "1000"))
@@ -99,6 +101,9 @@ class MemoryWatch:
         self.rss = None if rss is None or self.rss0 is None else rss - self.rss0
 
     def check(self) -> None:
+        # Shown with ``pytest -s``: the figures docs/hardening.md reports.
+        rss = "n/a" if self.rss is None else f"{self.rss / 1024:+.0f} KiB"
+        print(f"\n  traced memory {self.traced / 1024:+.1f} KiB (peak {self.peak / 1024:.0f} KiB), RSS {rss}")
         assert self.traced < TRACED_BOUND, f"traced memory grew by {self.traced} bytes"
         if self.rss is not None:
             assert self.rss < RSS_BOUND, f"RSS grew by {self.rss} bytes"
@@ -257,7 +262,9 @@ def test_refcounts_masking(c_codec: Any) -> None:
     # A buffer still exported after the call would make resizing fail (BufferError).
     buf.extend(b"x")
     for bad in (b"abc", 17):
-        assert_refcounts_stable(lambda: pytest.raises((ValueError, TypeError), c_codec.apply_mask, data, bad), data)
+        assert_refcounts_stable(
+            lambda bad=bad: pytest.raises((ValueError, TypeError), c_codec.apply_mask, data, bad), data
+        )
     buf.extend(b"y")
 
 
