@@ -40,6 +40,10 @@ def run_mypy(args: List[str], cache: Path) -> subprocess.CompletedProcess:  # ty
 
 @needs_mypy
 def test_mypy_strict_package(tmp_path: Path) -> None:
+    if "site-packages" in PACKAGE.parts:
+        # mypy cannot take a site-packages directory as a source (its neighbours
+        # shadow library modules); the checkout's run covers the package.
+        pytest.skip("wsframe is installed, not a source tree: checked from a checkout")
     result = run_mypy(["--strict", str(PACKAGE)], tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
