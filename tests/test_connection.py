@@ -660,3 +660,97 @@ def test_client_refuses_garbage_and_huge_responses() -> None:
     client = Connection("client", host="h")
     client.receive_data(b"SSH-2.0-OpenSSH\r\n\r\n")
     assert isinstance(client.events()[0], HandshakeRejected)
+
+
+# ---- hostile peers and applications (review fixes) ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        b"Content-Length: 5\r\n",
+        b"Content-Length: " + b"9" * 5000 + b"\r\n",  # never converted to an int
+        b"Transfer-Encoding: chunked\r\n",
+    ],
+    ids=["content-length", "absurd-content-length", "transfer-encoding"],
+)
+def test_request_with_a_body_is_refused(field: bytes) -> None:
+    # The body would otherwise be parsed as WebSocket frames.
+    status, events, server = hostile(GOOD[:-2] + field + b"\r\nhello")
+    assert status == 400 and isinstance(events[0], HandshakeRejected)
+    assert server.state is State.CLOSED
+
+
+def test_request_with_content_length_zero_is_accepted() -> None:
+    server = Connection("server")
+    server.receive_data(GOOD[:-2] + b"Content-Length: 0\r\n\r\n")
+    assert isinstance(server.events()[0], HandshakeAccepted)
+
+
+def pending_server() -> Connection:
+    server = Connection("server", auto_accept=False)
+    server.receive_data(Connection("client", host="h", subprotocols=["a"]).data_to_send() + frame(Opcode.TEXT, b"early"))
+    assert isinstance(server.events()[0], HandshakeRequest)
+    return server
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [{"subprotocol": "not-offered"}, {"extra_headers": [("X-Evil", "a\r\nSet-Cookie: x=1")]}],
+)
+def test_accept_with_bad_arguments_keeps_the_request_pending(bad: dict) -> None:
+    server = pending_server()
+    with pytest.raises(ValueError):
+        server.accept(**bad)
+    assert server.state is State.CONNECTING and server.data_to_send() == b""
+    assert server.events() == [] and not server.should_close_transport
+    server.accept(subprotocol="a")
+    events = server.events()
+    assert isinstance(events[0], HandshakeAccepted) and events[1:] == [TextMessage("early")]
+
+
+def test_reject_with_an_injected_header_keeps_the_request_pending() -> None:
+    server = pending_server()
+    with pytest.raises(ValueError):
+        server.reject(403, headers=[("X-Evil", "a\r\nSet-Cookie: x=1")])
+    assert server.state is State.CONNECTING and server.data_to_send() == b""
+    assert server.events() == [] and not server.should_close_transport
+    server.reject(403)
+    assert server.data_to_send().startswith(b"HTTP/1.1 403 ")
+    assert isinstance(server.events()[-1], Closed)
+
+
+def test_reject_keeps_one_content_length() -> None:
+    server = pending_server()
+    server.reject(403, "no", headers=[("Content-Length", "999"), ("Transfer-Encoding", "chunked")])
+    head = server.data_to_send().partition(b"\r\n\r\n")[0].lower()
+    assert head.count(b"content-length") == 1 and b"transfer-encoding" not in head
+
+
+def test_ping_flood_queues_one_pong() -> None:
+    # RFC 6455 5.5.3: answering only the most recent ping is allowed; a host
+    # that does not drain data_to_send must not grow one pong per ping.
+    _, server = pair()
+    server.send_text("queued first")
+    for i in range(1000):
+        server.receive_data(frame(Opcode.PING, b"%d" % i))
+    assert len(server.events()) == 1000
+    frames = server_frames(server.data_to_send())
+    assert [(f.opcode, f.payload) for f in frames] == [(Opcode.TEXT, b"queued first"), (Opcode.PONG, b"999")]
+    server.receive_data(frame(Opcode.PING, b"again"))  # after a drain: a new pong
+    server.send_text("after")
+    server.receive_data(frame(Opcode.PING, b"last"))
+    frames = server_frames(b"".join(server.data_to_send_list()))
+    assert [(f.opcode, f.payload) for f in frames] == [(Opcode.PONG, b"last"), (Opcode.TEXT, b"after")]
+
+
+def test_close_frame_received_while_closing() -> None:
+    client, server = pair()
+    server.close(1001, "bye")
+    server.data_to_send()
+    server.receive_data(frame(Opcode.CLOSE, b"\x03\xe8done") + frame(Opcode.TEXT, b"late") + frame(Opcode.CLOSE))
+    events = server.events()
+    assert [type(e) for e in events] == [CloseReceived, Closed]
+    assert server.data_to_send() == b""  # no second close frame
+    assert server.state is State.CLOSED and server.should_close_transport
+    assert (server.close_code, server.close_reason) == (1000, "done")

@@ -158,3 +158,12 @@ def test_error_response_is_self_delimiting() -> None:
     assert response.headers.get("Connection") == "close"
     assert int(response.headers.get("Content-Length")) == len(body)
     assert body == b"missing Host header\n"
+
+
+def test_error_response_keeps_its_own_body_framing() -> None:
+    # A caller's Content-Length or Transfer-Encoding would make two framings.
+    data = error_response(403, "no", [("Content-Length", "999"), ("transfer-encoding", "chunked"), ("X-A", "1")])
+    response = parse_response(data.partition(b"\r\n\r\n")[0] + b"\r\n\r\n")
+    assert response.headers.get_all("Content-Length") == ["3"]
+    assert response.headers.get_all("Transfer-Encoding") == []
+    assert response.headers.get("X-A") == "1"

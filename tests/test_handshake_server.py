@@ -203,3 +203,19 @@ def test_accept_matches_key() -> None:
     key = "x3JJHMbDL1EzLkh9GBhXDw=="
     ok = accept(make(replaced("Sec-WebSocket-Key", key)))
     assert parse_response(ok.response).headers.get("Sec-WebSocket-Accept") == accept_key(key)
+
+
+@pytest.mark.parametrize(
+    "field",
+    [("Content-Length", "1"), ("Content-Length", "9" * 5000), ("Content-Length", "-0"), ("Transfer-Encoding", "chunked")],
+    ids=["length-1", "absurd-length", "signed-zero", "chunked"],
+)
+def test_request_announcing_a_body_is_refused(field: Tuple[str, str]) -> None:
+    # Bytes after the head are frames: a body would be parsed as frames.
+    with pytest.raises(InvalidMessage) as info:
+        check_request(make(BASE + [field]))
+    assert info.value.status == 400
+
+
+def test_request_with_content_length_zero_passes() -> None:
+    assert check_request(make(BASE + [("Content-Length", "0")])) == KEY

@@ -152,6 +152,9 @@ class Connection:
         self._auto_pong = auto_pong
 
         self._out: List[bytes] = []
+        # The auto pong still in _out (and where), replaced by the next one.
+        self._pong: Optional[bytes] = None
+        self._pong_index = -1
         self._events: List[ev.Event] = []
         self._parser: Optional[_codec.FrameParser] = None
         self._extension: Optional[Extension] = None
@@ -304,17 +307,25 @@ class Connection:
     # ---- output ------------------------------------------------------------------
 
     def data_to_send(self) -> bytes:
-        """Everything queued for the transport, as one bytes (b"" when idle)."""
+        """Everything queued for the transport, as one bytes (b"" when idle).
+
+        Output is held until the host takes it: call this after every
+        :meth:`receive_data` and send. What waits is what the application
+        sent plus our answers (close, pongs); answers to pings are coalesced
+        into one pong (RFC 6455 5.5.3), so a ping flood cannot grow it.
+        """
         out = self._out
         if not out:
             return b""
         self._out = []
+        self._pong = None
         return out[0] if len(out) == 1 else b"".join(out)
 
     def data_to_send_list(self) -> List[bytes]:
         """Everything queued, as a list of chunks for a writev-style transport."""
         out = self._out
         self._out = []
+        self._pong = None
         return out
 
     # ---- handshake (server side, auto_accept=False) ---------------------------
@@ -329,28 +340,29 @@ class Connection:
 
         Raises:
             InvalidState: no request is waiting.
-            ValueError: a subprotocol the client did not offer, or a bad header.
+            ValueError: a subprotocol the client did not offer, or a bad
+                header; the request stays pending.
         """
         if self._pending is None or self._request is None:
             raise InvalidState("no handshake request is waiting for accept()")
-        rest = bytes(self._pending)
-        self._pending = None
-        self._accept(self._request, rest, subprotocol, list(extra_headers))
+        # The request stays pending until _accept has checked the arguments:
+        # after a ValueError the application may call accept() or reject() again.
+        self._accept(self._request, bytes(self._pending), subprotocol, list(extra_headers))
 
     def reject(self, status: int = 403, reason: str = "", headers: Iterable[Tuple[str, str]] = ()) -> None:
         """(server) Refuse the pending request with an HTTP error response.
 
         Raises:
             InvalidState: no request is waiting.
-            ValueError: a 1xx status.
+            ValueError: a 1xx status or an invalid header; the request
+                stays pending.
         """
         if self._pending is None:
             raise InvalidState("no handshake request is waiting for reject()")
         if not 200 <= status <= 999:
             raise ValueError("reject() needs a final (non-1xx) status")
-        self._pending = None
         error = RequestRejected(reason or "request refused", status, list(headers))
-        self._reject(error)
+        self._reject(error)  # ValueError for a bad header, with nothing changed
 
     # ---- sending -----------------------------------------------------------------
 
@@ -519,8 +531,7 @@ class Connection:
                     events.append(ev.BinaryMessage(payload))
                 elif opcode == _PING:
                     if self._auto_pong and self._state is State.OPEN:
-                        # RFC 6455 section 5.5.2: a pong with the ping's payload.
-                        self._out.append(_encode_frame(Opcode.PONG, frame.payload, mask=self._mask))
+                        self._queue_pong(frame.payload)
                     events.append(ev.Ping(frame.payload))
                 elif opcode == _PONG:
                     events.append(ev.Pong(frame.payload))
@@ -530,6 +541,24 @@ class Connection:
             except ProtocolError as exc:
                 self._fail(exc)
                 return
+
+    def _queue_pong(self, payload: bytes) -> None:
+        """Answer a ping, replacing our answer to an earlier one still queued.
+
+        RFC 6455 section 5.5.2: a pong carries the ping's payload; 5.5.3: an
+        endpoint MAY answer only the most recent of several pings. So a ping
+        flood from a peer whose host does not drain :meth:`data_to_send`
+        queues one pong, not one per ping.
+        """
+        pong = _encode_frame(Opcode.PONG, payload, mask=self._mask)
+        out = self._out
+        index = self._pong_index
+        if 0 <= index < len(out) and out[index] is self._pong:
+            out[index] = pong
+        else:
+            self._pong_index = len(out)
+            out.append(pong)
+        self._pong = pong
 
     def _decoded_text(self, frame: object) -> Union[str, bytes]:
         """Text of a message when an extension is active: decode, then validate."""
@@ -624,6 +653,7 @@ class Connection:
         except InvalidHandshake as exc:
             self._reject(exc)
             return
+        self._pending = None
         self._out.append(accepted.response)
         self._open(accepted.subprotocol, accepted.extensions)
         self._events.append(ev.HandshakeAccepted(accepted.subprotocol, accepted.extensions, request))
@@ -646,12 +676,18 @@ class Connection:
             self.receive_data(rest)
 
     def _reject(self, error: InvalidHandshake) -> None:
-        """The handshake failed: a server queues the error response; either side closes."""
+        """The handshake failed: a server queues the error response; either side closes.
+
+        Raises:
+            ValueError: (server) the error's headers cannot be sent; raised
+                before any state changes.
+        """
+        response = error.response if self._is_server else b""
         self._ignore_input = True
         self._should_close = True
         self._pending = None
         if self._is_server:
-            self._out.append(error.response)
+            self._out.append(response)
             status = error.status
         else:
             status = self._response.status if self._response is not None else 0

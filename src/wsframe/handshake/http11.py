@@ -42,6 +42,8 @@ _VALUE = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")
 # RFC 7230 section 3.1.1: request-target; we only need it to be free of CTLs and spaces.
 _TARGET = re.compile(r"[\x21-\x7e]+")
 _STATUS_CODE = re.compile(r"[0-9]{3}")
+# Fields that frame a message body (RFC 7230 section 3.3), lower case.
+_BODY_FRAMING = ("content-length", "transfer-encoding")
 
 _REASONS = {
     101: "Switching Protocols",
@@ -352,9 +354,16 @@ def error_response(status: int, reason: str, headers: Iterable[Tuple[str, str]] 
 
     The body is ``reason`` (UTF-8) plus a newline; Content-Length makes the
     response self-delimiting (RFC 7230 section 3.3.2).
+
+    The body's framing is ours: a Content-Length or Transfer-Encoding in
+    ``headers`` is dropped, since a second one would make the response
+    ambiguous (RFC 7230 section 3.3.3).
+
+    Raises:
+        ValueError: a field of ``headers`` has an invalid name or value.
     """
     body = (reason + "\n").encode("utf-8")
-    fields = list(headers)
+    fields = [(name, value) for name, value in headers if name.lower() not in _BODY_FRAMING]
     if not any(name.lower() == "connection" for name, _ in fields):
         fields.append(("Connection", "close"))
     fields.append(("Content-Type", "text/plain; charset=utf-8"))

@@ -10,6 +10,7 @@ headers)``; one that has raw bytes uses :func:`parse_request` first (or lets
 
 from __future__ import annotations
 
+import re
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from ..extension import Extension
@@ -17,6 +18,9 @@ from .errors import InvalidHeader, InvalidMessage, InvalidOrigin, InvalidUpgrade
 from .extensions import ServerExtensionFactory, format_extensions, negotiate_server_extensions, parse_extensions
 from .http11 import Request, Response, error_response, header_tokens, serialize_response, validate_header
 from .keys import accept_key, is_valid_key
+
+# A Content-Length that announces no body: "0", "00", ...
+_ZERO = re.compile(r"0+")
 
 __all__ = ["Accepted", "accept", "check_request", "offered_subprotocols", "select_subprotocol", "reject"]
 
@@ -62,6 +66,22 @@ def _single(request: Request, name: str) -> str:
     return values[0]
 
 
+def _check_no_body(request: Request) -> None:
+    """Refuse a request that announces a body (RFC 7230 section 3.3).
+
+    The handshake GET has none: bytes after the head are WebSocket frames,
+    so a body would be parsed as frames (or smuggle a second request past a
+    proxy that reads it as a body). ``Content-Length: 0`` is tolerated (some
+    clients send it); the value is matched, never converted, so an absurdly
+    long number costs nothing.
+    """
+    if request.headers.get_all("Transfer-Encoding"):
+        raise InvalidMessage("a handshake request must not have a body (Transfer-Encoding)")
+    for value in request.headers.get_all("Content-Length"):
+        if not _ZERO.fullmatch(value):
+            raise InvalidMessage("a handshake request must not have a body (Content-Length)")
+
+
 def check_request(request: Request, origins: Optional[Sequence[Optional[str]]] = None) -> str:
     """Validate a handshake request in RFC 6455 section 4.2.1 order; return its key.
 
@@ -81,6 +101,7 @@ def check_request(request: Request, origins: Optional[Sequence[Optional[str]]] =
         raise InvalidMessage("HTTP/1.1 is required")
     # Item 2: a Host header (RFC 7230 section 5.4: exactly one).
     _single(request, "Host")
+    _check_no_body(request)
     # Item 3: an Upgrade header containing "websocket" (case-insensitive).
     upgrade = request.headers.get_all("Upgrade")
     if not any(token.lower() == "websocket" for token in header_tokens(upgrade)):
