@@ -15,6 +15,7 @@ import pytest
 from aio_support import run
 
 import wsframe
+from wsframe import handshake
 from wsframe.aio import ConnectionClosed, ConnectionClosedOK, connect
 from wsframe.chat import ChatServer
 
@@ -205,3 +206,21 @@ def test_chat_command_line():
             proc.wait(10)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_cross_origin_browsers_are_refused():
+    async def main():
+        async with ChatServer().serve(port=0) as server:
+            port = server.port
+            with pytest.raises(handshake.InvalidHandshake):
+                await connect(f"ws://127.0.0.1:{port}/ws", origin="https://evil.example")
+            ws, _ = await join_with_origin(port, f"http://127.0.0.1:{port}")
+            await ws.close()
+
+    async def join_with_origin(port, origin):
+        ws = await connect(f"ws://127.0.0.1:{port}/ws", origin=origin)
+        await ws.send(json.dumps({"type": "join", "room": "o", "name": "same-origin"}))
+        assert (await next_event(ws))["type"] == "joined"
+        return ws, None
+
+    run(main())

@@ -42,6 +42,12 @@ MAX_FRAME = 16 * 1024  # bytes of one incoming message
 JOIN_TIMEOUT = 60.0  # seconds a new connection may take to join a room
 
 
+def _same_origin(origin: str, host: str) -> bool:
+    """Whether an Origin header (``scheme://host[:port]``) names ``host`` (the Host header)."""
+    scheme, sep, rest = origin.partition("://")
+    return bool(sep) and scheme in ("http", "https") and rest.lower() == host.lower()
+
+
 def _clean(value: Any, limit: int) -> Optional[str]:
     """A stripped, non-empty string of at most ``limit`` characters, or None."""
     if not isinstance(value, str):
@@ -69,8 +75,17 @@ class ChatServer:
         return self._page
 
     def process_request(self, conn: WebSocket, request: Request) -> Optional[HTTPResponse]:
-        """Serve the page over plain HTTP; let WebSocket upgrades through."""
+        """Serve the page over plain HTTP; let WebSocket upgrades through.
+
+        A browser's upgrade must come from our own page: its Origin must name
+        the host it connects to, so another web site cannot join the chat in
+        a visitor's name (RFC 6455 section 10.2). Clients that send no Origin
+        (not browsers) are let through.
+        """
         if "websocket" in (request.headers.get("Upgrade") or "").lower():
+            origin = request.headers.get("Origin")
+            if origin is not None and not _same_origin(origin, request.headers.get("Host") or ""):
+                return 403, [("Content-Type", "text/plain")], b"cross-origin WebSocket refused\n"
             return None
         path = request.target.split("?", 1)[0]
         if request.method not in ("GET", "HEAD"):
