@@ -246,3 +246,31 @@ def test_compression_none_offers_nothing():
             connect("ws://127.0.0.1:1/", compression="gzip")
 
     run(main())
+
+
+def test_our_aio_server_compresses_on_the_wire():
+    # A raw client: the echo of a compressible message comes back with RSV1
+    # set and far smaller than the text.
+    from wsframe import Connection
+    from wsframe._backend import codec
+
+    async def main():
+        async with serve(echo) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            conn = Connection("client", host="127.0.0.1", extension_factories=[ClientPerMessageDeflate()])
+            writer.write(conn.data_to_send())
+            head = await reader.readuntil(b"\r\n\r\n")
+            conn.receive_data(head)
+            assert conn.extensions
+            conn.events()  # HandshakeAccepted
+            conn.send_text("compress me " * 1000)
+            writer.write(conn.data_to_send())
+            header = await reader.readexactly(2)
+            assert header[0] & 0x40  # RSV1: compressed
+            length = header[1] & 0x7F
+            assert length < 126  # 12,000 bytes of text in under 126
+            conn.receive_data(header + await reader.readexactly(length))
+            assert [e.data for e in conn.events()] == ["compress me " * 1000]
+            writer.close()
+
+    run(main())
