@@ -252,7 +252,6 @@ def test_our_aio_server_compresses_on_the_wire():
     # A raw client: the echo of a compressible message comes back with RSV1
     # set and far smaller than the text.
     from wsframe import Connection
-    from wsframe._backend import codec
 
     async def main():
         async with serve(echo) as server:
