@@ -612,6 +612,18 @@ def test_errors_are_sticky(codec):
         assert p.failed is True and p.buffered == 0
 
 
+def test_sticky_error_does_not_repeat_earlier_frames(codec):
+    # exc.frames are the frames completed by the call that raised: a caller
+    # that delivers them on every ProtocolError must not see them twice.
+    p = server(codec)
+    first = expect_error(p, client_frame(TEXT, b"ok") + client_frame(TEXT, b"\xff"), InvalidUTF8, _reasons.INVALID_UTF8)
+    assert tuples(first.frames) == [(TEXT, b"ok", True, False, False, False)]
+    for call in (lambda: p.feed(client_frame(TEXT, b"later")), p.feed_eof):
+        with pytest.raises(InvalidUTF8) as again:
+            call()
+        assert again.value.frames == []
+
+
 def test_sticky_error_holds_no_input(codec):
     p = server(codec)
     expect_error(p, build_frame(TEXT, b"unmasked"), ProtocolError, _reasons.MUST_BE_MASKED)

@@ -134,6 +134,11 @@ def kernel_info():
 def _set_simd_level(name):
     """Switch every kernel to level ``name`` (tests run the suite at each level).
 
+    For tests only, with no other thread using the codec: the kernel
+    pointers are plain globals written one after another, so a concurrent
+    call may run a mix of old and new levels (each kernel is correct on its
+    own, but the switch is not atomic).
+
     Raises:
         ValueError: ``name`` is unknown or this CPU/build lacks that level.
     """
@@ -913,7 +918,7 @@ cdef class FrameParser:
         cdef _Buf view
         cdef list out
         if self._error is not None:
-            raise self._error.with_traceback(None)
+            raise self._sticky_error()
         _acquire(data, &view)
         out = []
         try:
@@ -933,7 +938,7 @@ cdef class FrameParser:
                 frame or inside a fragmented message.
         """
         if self._error is not None:
-            raise self._error.with_traceback(None)
+            raise self._sticky_error()
         if self._in_frame or self._hdr_len:
             exc = ProtocolError(R_EOF_IN_FRAME, 1006)
         elif self._msg_op:
@@ -973,6 +978,15 @@ cdef class FrameParser:
         self._msg_len = 0
         self._msg_frames = 0
         self._msg_utf8 = False
+
+    cdef object _sticky_error(self):
+        """The stored error, raised again by a call after the failure; that
+        call completed no frames, so ``frames`` is emptied (a caller that
+        handles ``exc.frames`` must not get the first call's frames twice)."""
+        exc = self._error
+        if isinstance(exc, ProtocolError):
+            exc.frames = []
+        return exc.with_traceback(None)
 
     cdef int _fail(self, object exc, list frames) except -1:
         self._drop()

@@ -159,7 +159,7 @@ class FrameParser:
                 (EOF_IN_FRAME) or a fragmented message (EOF_IN_MESSAGE).
         """
         if self._error is not None:
-            raise self._error.with_traceback(None)
+            raise self._sticky_error()
         if self._rest or self._in_frame:
             reason = _reasons.EOF_IN_FRAME
         elif self._m_op is not None:
@@ -184,7 +184,7 @@ class FrameParser:
             TypeError: ``data`` is not a buffer.
         """
         if self._error is not None:
-            raise self._error.with_traceback(None)
+            raise self._sticky_error()
         if type(data) is not bytes:
             data = bytes(as_bytes_view(data))
         if self._rest:
@@ -199,6 +199,15 @@ class FrameParser:
         return frames
 
     # ---- internals -------------------------------------------------------
+
+    def _sticky_error(self) -> ProtocolError:
+        """The stored error, raised again by a call after the failure; that
+        call completed no frames, so ``frames`` is emptied (a caller that
+        handles ``exc.frames`` must not get the first call's frames twice)."""
+        exc = self._error
+        assert exc is not None
+        exc.frames = []
+        return exc.with_traceback(None)
 
     def _fail(self, exc: ProtocolError, frames: List[Frame]) -> None:
         """Remember ``exc`` for good and let go of every buffer (bounded after errors)."""
