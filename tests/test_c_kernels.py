@@ -21,6 +21,7 @@ import platform
 import random
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -235,3 +236,55 @@ def test_kernels_match_cpython_decode(kernels_lib: ctypes.CDLL) -> None:
                 r = lib.wsf_utf8_stream_feed(ctypes.byref(st), rest, len(rest), 1, ctypes.byref(pos64))
             assert (r, pos64.value if r else 0) == ((2 if want[0] else 0), want[1]), (level, data, cut)
     lib.wsf_dispatch_init(None)
+
+
+# Run in a child process: a read or write outside the buffer hits a page
+# mapped PROT_NONE and kills the child with SIGSEGV instead of the suite.
+_GUARD_CHILD = r"""
+import ctypes, mmap, sys
+lib = ctypes.CDLL(sys.argv[1])
+lib.wsf_supported_levels.restype = ctypes.c_char_p
+libc = ctypes.CDLL(None, use_errno=True)
+libc.mprotect.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+PAGE = mmap.PAGESIZE
+
+def fenced():
+    # Three pages, the outer two inaccessible: usable bytes are the middle page.
+    mm = mmap.mmap(-1, 3 * PAGE)
+    base = ctypes.addressof(ctypes.c_char.from_buffer(mm))
+    for page in (0, 2):
+        assert libc.mprotect(base + page * PAGE, PAGE, 0) == 0, ctypes.get_errno()
+    return mm, base + PAGE
+
+src_map, src_page = fenced()
+dst_map, dst_page = fenced()
+key = (ctypes.c_uint8 * 4)(0x37, 0xFA, 0x21, 0x3D)
+pos = ctypes.c_size_t(0)
+patterns = [b"a", "\u00e9".encode(), "\u4e2d".encode(), "\U0001f600".encode(), b"\xe2\x82", b"\xff"]
+for level in lib.wsf_supported_levels().decode().split(","):
+    assert lib.wsf_dispatch_init(level.encode()) == 0
+    for n in range(0, 300):
+        for pattern in patterns:
+            data = (pattern * (n // len(pattern) + 1))[:n]
+            # The input flush against the end of the page, then against its start.
+            for at in (PAGE - n, 0):
+                ctypes.memmove(src_page + at, data, n)
+                s, d = ctypes.c_void_p(src_page + at), ctypes.c_void_p(dst_page + at)
+                lib.wsf_utf8_check(s, ctypes.c_size_t(n), ctypes.byref(pos))
+                lib.wsf_mask(d, s, ctypes.c_size_t(n), key, ctypes.c_size_t(n % 4))
+                lib.wsf_unmask_utf8_check(d, s, ctypes.c_size_t(n), key, ctypes.c_size_t(0), ctypes.byref(pos))
+                lib.wsf_mask(s, s, ctypes.c_size_t(n), key, ctypes.c_size_t(1))  # in place
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or platform.system() != "Linux", reason="needs mmap + mprotect (Linux)")
+def test_kernels_stay_inside_their_buffers(kernels_lib: ctypes.CDLL, tmp_path: Path) -> None:
+    """Every level, every length 0..299, inputs flush against an inaccessible
+    page on either side: no full-width load or store may cross the end of a
+    buffer (masked loads that touch no byte outside are fine)."""
+    script = tmp_path / "guard.py"
+    script.write_text(_GUARD_CHILD)
+    res = subprocess.run([sys.executable, str(script), kernels_lib._name],
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and res.stdout.strip() == "ok", (res.returncode, res.stderr[-2000:])
