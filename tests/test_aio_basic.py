@@ -495,3 +495,34 @@ def test_hostile_request_heads_get_http_errors_and_server_survives(caplog):
     with caplog.at_level("ERROR"):
         run(main())
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")], caplog.text
+
+
+def test_every_ping_of_one_read_gets_its_pong():
+    """Autobahn 2.10: ten pings in one write, ten pongs with their payloads, in order."""
+    import wsframe
+    from wsframe import events as ev
+
+    async def main():
+        async with serve(echo) as server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            client = wsframe.Connection("client", host=f"127.0.0.1:{server.port}", auto_pong=False)
+            writer.write(client.data_to_send())
+            pongs = []
+            opened = False
+            while len(pongs) < 10:
+                data = await reader.read(65536)
+                assert data, "server closed early"
+                client.receive_data(data)
+                for event in client.events():
+                    if isinstance(event, ev.HandshakeAccepted):
+                        opened = True
+                        for i in range(10):
+                            client.send_ping(b"payload-%d" % i)
+                        writer.write(client.data_to_send())  # all ten in one write
+                    elif isinstance(event, ev.Pong):
+                        pongs.append(event.data)
+            assert opened
+            assert pongs == [b"payload-%d" % i for i in range(10)]
+            writer.close()
+
+    run(main())

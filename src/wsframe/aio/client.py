@@ -101,6 +101,7 @@ class Connect:
             max_frame_size=o["max_frame_size"],
             max_message_size=o["max_size"],
             max_fragments=o["max_fragments"],
+            auto_pong=False,  # the protocol answers pings (WebSocketProtocol._on_ping)
         )
         loop = asyncio.get_running_loop()
         protocol_options = {

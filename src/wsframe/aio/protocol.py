@@ -24,6 +24,7 @@ from typing import Any, Deque, Dict, List, Optional, Union
 from .. import events as ev
 from .._backend import codec as _codec
 from ..connection import Connection, State
+from ..enums import Opcode
 from .exceptions import ConnectionClosed
 
 __all__ = ["WebSocketProtocol", "logger"]
@@ -92,6 +93,12 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._flush_scheduled = False
         self._write_paused = False
         self._drain_waiters: List[asyncio.Future[None]] = []
+        # Pings are answered here, not by the Connection (it is built with
+        # auto_pong=False): every ping of a read gets its pong, ahead of any
+        # close frame that read caused, while writing flows; while writing is
+        # paused only the latest is kept (see pause_writing).
+        self._pongs: List[bytes] = []
+        self._answer_pings = True  # the connection was OPEN when this read began
         self._pending_pong: Optional[bytes] = None  # latest ping seen while writing was paused
 
         # Keepalive and closing.
@@ -130,6 +137,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             # Replies queued earlier go first, so a close frame held back
             # after a protocol error (_hold_failure) holds nothing older.
             self._flush()
+        self._answer_pings = conn.state < State.CLOSING  # not after our close frame
         conn.receive_data(self._view[:nbytes])
         self._dispatch()
         self._flush()
@@ -170,19 +178,16 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._transport = None
 
     def pause_writing(self) -> None:
-        self._write_paused = True
         # While the peer reads nothing, answering every ping would grow the
         # write buffer by one pong per ping without bound (a ping flood).
         # RFC 6455 section 5.5.3 allows answering only the most recent ping:
-        # keep it (_dispatch) and answer it when writing resumes.
-        if self._conn is not None:
-            self._conn._auto_pong = False
+        # _on_ping keeps it and resume_writing answers it.
+        self._write_paused = True
 
     def resume_writing(self) -> None:
         self._write_paused = False
         conn = self._conn
         if conn is not None:
-            conn._auto_pong = True
             pong, self._pending_pong = self._pending_pong, None
             if pong is not None and conn.state is State.OPEN:
                 conn.send_pong(pong)
@@ -230,8 +235,8 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
                     self._transport.pause_reading()  # type: ignore[union-attr]
             elif cls is ev.Pong:
                 self._on_pong(event.data)  # type: ignore[union-attr]
-            elif cls is ev.Ping and self._write_paused:
-                self._pending_pong = event.data  # type: ignore[union-attr]  # see pause_writing
+            elif cls is ev.Ping:
+                self._on_ping(event.data)  # type: ignore[union-attr]
             elif cls is ev.Closed:
                 self._on_closed(event)  # type: ignore[arg-type]
             elif cls is ev.HandshakeAccepted:
@@ -257,6 +262,18 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             # 7.1.1), but not forever.
             self._start_close_timer()
 
+    def _on_ping(self, data: bytes) -> None:
+        """RFC 6455 section 5.5.2: answer with a pong carrying the ping's payload,
+        unless we had sent our close frame before this read (then the
+        connection answers nothing more)."""
+        if not self._answer_pings:
+            return
+        if self._write_paused:
+            self._pending_pong = data  # section 5.5.3: only the latest one
+            return
+        role_mask = True if self._conn is not None and self._conn.role == "client" else None
+        self._pongs.append(_codec.encode_frame(Opcode.PONG, data, mask=role_mask))
+
     def _on_pong(self, data: bytes) -> None:
         """A pong answers the ping with its payload and every ping sent before it."""
         if data not in self._pings:
@@ -281,6 +298,11 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         if conn is None or transport is None or self._held is not None:
             return
         data = conn.data_to_send()
+        if self._pongs:
+            # Pongs of this read go before anything it made the connection
+            # queue (a close frame must be the last thing we send).
+            data = b"".join(self._pongs) + data
+            self._pongs.clear()
         if data and not transport.is_closing():
             transport.write(data)
         if conn.should_close_transport and not transport.is_closing():
@@ -327,6 +349,9 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         transport = self._transport
         if held is None or transport is None:
             return
+        if self._pongs:
+            held = b"".join(self._pongs) + held
+            self._pongs.clear()
         if held and not transport.is_closing():
             transport.write(held)
         self._flush()

@@ -163,6 +163,7 @@ class ServerConnection(WebSocket):
             max_frame_size=opts["max_frame_size"],
             max_message_size=opts["max_size"],
             max_fragments=opts["max_fragments"],
+            auto_pong=False,  # the protocol answers pings (WebSocketProtocol._on_ping)
         )
         self._response_headers = accepted.headers
         self._cancel_open_timer()
