@@ -126,6 +126,45 @@ def test_missing_attribute_swaps_nothing() -> None:
     assert not _patching.is_applied("broken")
 
 
+def test_failed_swap_undoes_the_earlier_ones() -> None:
+    # The second owner is an immutable built-in type: its setattr fails after
+    # the first swap was made; the library must be left exactly as it was.
+    import types
+
+    module = types.ModuleType("fake_lib")
+    module.helper = original = object()
+    spec = _patching.PatchSpec(
+        name="half",
+        distribution="wsproto",
+        minimum=(0,),
+        below=(99,),
+        swaps=lambda: [_patching.Swap(module, "helper", object()), _patching.Swap(bytes, "hex", object())],
+    )
+    with pytest.raises(compat.CompatError, match="cannot patch half"):
+        _patching.apply(spec)
+    assert module.helper is original
+    assert not _patching.is_applied("half")
+
+
+def snapshot(name: str) -> dict:
+    """Every attribute of every module patch(name) touches, by identity."""
+    return {module: dict(vars(importlib.import_module(module))) for module, _ in TARGETS[name]}
+
+
+def same(before: dict, after: dict) -> bool:
+    return before.keys() == after.keys() and all(
+        before[m].keys() == after[m].keys() and all(before[m][k] is after[m][k] for k in before[m]) for m in before
+    )
+
+
+def test_unpatch_restores_every_module_exactly(name: str) -> None:
+    before = snapshot(name)
+    compat.patch(name)
+    assert not same(before, snapshot(name))
+    compat.unpatch(name)
+    assert same(before, snapshot(name))
+
+
 def test_unpatch_leaves_a_later_replacement_alone() -> None:
     import wsproto.frame_protocol as fp
 
@@ -150,14 +189,24 @@ def test_parse_version(text: str, expected: Tuple[int, ...]) -> None:
 def test_importing_compat_patches_nothing() -> None:
     code = textwrap.dedent(
         """
-        import websockets.frames, websockets.speedups, wsproto.frame_protocol, tornado.util
-        before = (websockets.frames.apply_mask, wsproto.frame_protocol.XorMaskerSimple, tornado.util._websocket_mask)
+        import importlib, sys
+        modules = {}
+        for name in %r:
+            try:
+                modules[name] = importlib.import_module(name)
+            except ImportError:
+                pass
+        before = {name: dict(vars(m)) for name, m in modules.items()}
         import wsframe.compat, wsframe.compat.websockets, wsframe.compat.wsproto, wsframe.compat.tornado
         import wsframe.compat.aiohttp, wsframe.compat.autobahn, wsframe.compat.websocket_client, wsframe.compat.wsaccel
-        after = (websockets.frames.apply_mask, wsproto.frame_protocol.XorMaskerSimple, tornado.util._websocket_mask)
-        assert before == after, (before, after)
+        for name, m in modules.items():
+            after = vars(m)
+            assert after.keys() == before[name].keys(), name
+            changed = [k for k in after if after[k] is not before[name][k]]
+            assert not changed, (name, changed)
         assert not any(wsframe.compat.is_patched(n) for n in wsframe.compat.SUPPORTED)
         """
+        % sorted({module for targets in TARGETS.values() for module, _ in targets} | {"websockets.speedups"})
     )
     env = dict(os.environ, PYTHONPATH=str(SRC))
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

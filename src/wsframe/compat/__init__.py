@@ -32,6 +32,7 @@ from typing import Any, Dict, Iterator, Tuple
 
 from ._patching import CompatError, installed_version, is_applied
 from ._patching import apply as _apply
+from ._patching import lock as _lock
 from ._patching import revert as _revert
 
 __all__ = ["CompatError", "SUPPORTED", "patch", "unpatch", "patched", "is_patched", "versions"]
@@ -79,23 +80,24 @@ def patch(name: str, *, force: bool = False, **options: Any) -> None:
     key = _canonical(name)
     module = importlib.import_module(f"{__name__}.{_MODULES[key]}")
     spec = module.spec(**options)
-    if is_applied(key):
-        if _options.get(key) != options:
-            raise CompatError(
-                f"wsframe.compat: {key} is already patched with options {_options.get(key)}; unpatch it first"
-            )
-        return
-    import wsframe
+    with _lock:  # two threads patching at once must not mix up the options
+        if is_applied(key):
+            if _options.get(key) != options:
+                raise CompatError(
+                    f"wsframe.compat: {key} is already patched with options {_options.get(key)}; unpatch it first"
+                )
+            return
+        import wsframe
 
-    if not wsframe.HAS_C_EXTENSION:
-        warnings.warn(
-            f"wsframe.compat: patching {key} with wsframe's pure-Python backend "
-            f"({wsframe.C_IMPORT_ERROR}); this is slower than {key}'s own code",
-            RuntimeWarning,
-            stacklevel=2,
-        )
-    _apply(spec, force=force)
-    _options[key] = dict(options)
+        if not wsframe.HAS_C_EXTENSION:
+            warnings.warn(
+                f"wsframe.compat: patching {key} with wsframe's pure-Python backend "
+                f"({wsframe.C_IMPORT_ERROR}); this is slower than {key}'s own code",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        _apply(spec, force=force)
+        _options[key] = dict(options)
 
 
 def unpatch(name: str) -> None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-__all__ = ["CompatError", "PatchSpec", "Swap", "apply", "revert", "is_applied", "installed_version"]
+__all__ = ["CompatError", "PatchSpec", "Swap", "apply", "revert", "is_applied", "installed_version", "lock"]
 
 Version = Tuple[int, ...]
 
@@ -109,7 +109,9 @@ def check_version(spec: PatchSpec) -> str:
 
 # name -> the swaps in effect, each with the original it replaced.
 _applied: Dict[str, List[Tuple[Swap, Any]]] = {}
-_lock = threading.RLock()
+# Held by apply(), revert() and compat.patch() (re-entrant): a patch and
+# the options recorded for it change together.
+lock = threading.RLock()
 
 
 def is_applied(name: str) -> bool:
@@ -126,7 +128,7 @@ def apply(spec: PatchSpec, *, force: bool = False) -> None:
         CompatError: unknown version (unless ``force``), not installed, or an
             attribute we expect is missing.
     """
-    with _lock:
+    with lock:
         if spec.name in _applied:
             return
         if force:
@@ -145,9 +147,17 @@ def apply(spec: PatchSpec, *, force: bool = False) -> None:
                     f"wsframe.compat: cannot patch {spec.name}: "
                     f"{getattr(swap.owner, '__name__', swap.owner)}.{swap.attribute} does not exist"
                 )
-        for swap in swaps:
-            done.append((swap, vars(swap.owner)[swap.attribute]))
-            setattr(swap.owner, swap.attribute, swap.replacement)
+        try:
+            for swap in swaps:
+                original = vars(swap.owner)[swap.attribute]
+                setattr(swap.owner, swap.attribute, swap.replacement)
+                done.append((swap, original))
+        except (TypeError, AttributeError) as exc:
+            # e.g. an attribute of an immutable (C) type: undo the swaps made
+            # so far, so a failed patch leaves the library as it was.
+            for swap, original in reversed(done):
+                setattr(swap.owner, swap.attribute, original)
+            raise CompatError(f"wsframe.compat: cannot patch {spec.name}: {exc}") from exc
         _applied[spec.name] = done
 
 
@@ -156,7 +166,7 @@ def revert(name: str) -> None:
 
     An attribute somebody else replaced after us is left alone, with a warning.
     """
-    with _lock:
+    with lock:
         done = _applied.pop(name, None)
         if done is None:
             return
