@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib
 import os
 import struct
 from typing import Any, Awaitable, Callable, List, Tuple
 
 import pytest
+from compat_helpers import skip_unverified
 
 import wsframe
 import wsframe.compat as compat
@@ -36,18 +36,6 @@ LARGE_BINARY = os.urandom(900_000)  # under every library's default 1 MiB limit
 LARGE_TEXT = ("h\u00e9llo w\u00f6rld \u20ac\U0001f600 " * 30_000).encode()[:600_000].decode("utf-8", "ignore")
 
 Message = Tuple[int, bytes]  # (opcode, payload)
-
-
-def skip_unverified(name: str) -> None:
-    """Skip when the installed ``name`` is outside the range its patch was verified
-    against: patch() refuses it by design (Python 3.9 and PyPy get older releases)."""
-    from wsframe.compat import _patching
-
-    module = importlib.import_module(f"wsframe.compat.{name.replace('-', '_')}")
-    try:
-        _patching.check_version(module.spec())
-    except compat.CompatError as exc:
-        pytest.skip(str(exc))
 
 
 # ---- a raw client: hand-made frames, RFC 6455 section 5.2 ------------------------------------

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, List, Tuple
 
 import pytest
+from compat_helpers import skip_unverified
 
 import wsframe.compat as compat
 from wsframe.compat import _patching
@@ -30,18 +31,6 @@ TARGETS = {
     "autobahn": [("autobahn.websocket.protocol", "Utf8Validator"), ("autobahn.websocket.protocol", "create_xor_masker")],
     "websocket-client": [("websocket._abnf", "_mask"), ("websocket._utils", "_validate_utf8")],
 }
-
-
-def skip_unverified(name: str) -> None:
-    """Skip when the installed ``name`` is outside the range its patch was verified
-    against: patch() refuses it by design (Python 3.9 and PyPy get older releases)."""
-    from wsframe.compat import _patching
-
-    module = importlib.import_module(f"wsframe.compat.{name.replace('-', '_')}")
-    try:
-        _patching.check_version(module.spec())
-    except compat.CompatError as exc:
-        pytest.skip(str(exc))
 
 
 def current(targets: List[Tuple[str, str]]) -> List[Any]:
