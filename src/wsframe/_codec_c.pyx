@@ -329,25 +329,25 @@ def apply_mask_inplace(buf, mask, offset=0):
 # ---- UTF-8 ----------------------------------------------------------------------
 
 
-cdef inline int _utf8_check(_Buf *view, size_t *pos) noexcept:
-    """wsf_utf8_check on a whole buffer, without the GIL when it is large."""
+cdef int _utf8_check(object data, size_t *pos) except -1:
+    """wsf_utf8_check on any buffer (TypeError for non-buffers), without the
+    GIL when it is large."""
+    cdef _Buf view
     cdef int r
+    _acquire(data, &view)
     if view.len >= _NOGIL_THRESHOLD:
         with nogil:
             r = wsf_utf8_check(view.ptr, <size_t>view.len, pos)
-        return r
-    return wsf_utf8_check(view.ptr, <size_t>view.len, pos)
+    else:
+        r = wsf_utf8_check(view.ptr, <size_t>view.len, pos)
+    _release(&view)
+    return r
 
 
 def validate_utf8(data):
     """Whether ``data`` is entirely valid UTF-8 (TypeError for non-buffers)."""
-    cdef _Buf view
     cdef size_t pos = 0
-    cdef int r
-    _acquire(data, &view)
-    r = _utf8_check(&view, &pos)
-    _release(&view)
-    return r == WSF_UTF8_OK
+    return _utf8_check(data, &pos) == WSF_UTF8_OK
 
 
 def find_invalid_utf8(data):
@@ -356,13 +356,8 @@ def find_invalid_utf8(data):
     The offset is ``UnicodeDecodeError.start`` of ``bytes(data).decode()``;
     input ending inside a code point is invalid at the start of that sequence.
     """
-    cdef _Buf view
     cdef size_t pos = 0
-    cdef int r
-    _acquire(data, &view)
-    r = _utf8_check(&view, &pos)
-    _release(&view)
-    if r == WSF_UTF8_OK:
+    if _utf8_check(data, &pos) == WSF_UTF8_OK:
         return -1
     return <Py_ssize_t>pos
 
