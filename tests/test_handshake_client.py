@@ -66,6 +66,13 @@ def test_build_request_passes_server_checks() -> None:
     assert build_request("h").key != build_request("h").key
 
 
+@pytest.mark.parametrize("protocol", ["a, b", "", "chat v2", "a\r\nX: y", "caf\u00e9"])
+def test_build_request_refuses_subprotocols_that_are_not_tokens(protocol: str) -> None:
+    # Joined with ", " into one header, "a, b" would offer two protocols.
+    with pytest.raises(ValueError, match="subprotocol"):
+        build_request("h", subprotocols=["ok", protocol])
+
+
 def test_roundtrip_with_server() -> None:
     req = build_request("h", subprotocols=["chat"])
     ok = accept(parse_request(req.data), subprotocols=["chat"])

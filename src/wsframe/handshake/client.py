@@ -11,7 +11,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from ..extension import Extension
 from .errors import InvalidHeader, InvalidStatus, InvalidUpgrade, NegotiationError
 from .extensions import ClientExtensionFactory, accept_client_extensions, format_extensions, parse_extensions
-from .http11 import Request, Response, header_tokens, serialize_request
+from .http11 import _TOKEN, Request, Response, header_tokens, serialize_request
 from .keys import accept_key, generate_key
 
 __all__ = ["ClientRequest", "build_request", "check_response"]
@@ -66,8 +66,14 @@ def build_request(
         key: the Sec-WebSocket-Key; a fresh random one by default (tests only).
 
     Raises:
-        ValueError: a header or the target would break the request.
+        ValueError: a header or the target would break the request, or a
+            subprotocol is not a token.
     """
+    for protocol in subprotocols:
+        # RFC 6455 4.1 item 10: each offered subprotocol is a token; anything
+        # else would be split or merged by the comma-joined header.
+        if not _TOKEN.fullmatch(protocol):
+            raise ValueError(f"invalid subprotocol (not an HTTP token): {protocol!r}")
     if key is None:
         key = generate_key()
     headers = [

@@ -17,6 +17,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 from ..extension import Extension
 from .errors import InvalidHeader, NegotiationError
+from .http11 import _TOKEN
 
 __all__ = [
     "ExtensionParams",
@@ -33,7 +34,6 @@ ExtensionParams = List[Tuple[str, Optional[str]]]
 ExtensionOffer = Tuple[str, ExtensionParams]
 
 _HEADER = "Sec-WebSocket-Extensions"
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 7230 section 3.2.6 quoted-string, with quoted-pair.
 _QUOTED = re.compile(r'"((?:[\t !#-\[\]-~\x80-\xff]|\\[\t !-~\x80-\xff])*)"')
 _OWS = re.compile(r"[ \t]*")
