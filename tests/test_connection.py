@@ -754,3 +754,11 @@ def test_close_frame_received_while_closing() -> None:
     assert server.data_to_send() == b""  # no second close frame
     assert server.state is State.CLOSED and server.should_close_transport
     assert (server.close_code, server.close_reason) == (1000, "done")
+
+
+@pytest.mark.parametrize("role", ["server", "client"])
+@pytest.mark.parametrize("limit", [{"max_frame_size": -1}, {"max_message_size": "big"}, {"max_fragments": 1.5}])
+def test_bad_limits_are_refused_at_construction(role: str, limit: dict) -> None:
+    # Not later, from receive_data, once the handshake is done and a 101 queued.
+    with pytest.raises((ValueError, TypeError)):
+        Connection(role, host="h", **limit)

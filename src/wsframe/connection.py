@@ -103,8 +103,9 @@ class Connection:
         auto_pong: answer pings with pongs automatically (default).
 
     Raises:
-        ValueError: an unknown role, a client without ``host``, or more than
-            one extension.
+        ValueError: an unknown role, a client without ``host``, more than
+            one extension, or a negative size limit.
+        TypeError: a size limit that is not an integer.
     """
 
     def __init__(
@@ -173,6 +174,15 @@ class Connection:
         if state is State.OPEN:
             self._open(subprotocol, list(extensions))
             return
+        # Check the limits now (the codec's own checks), not when the
+        # handshake completes and the real parser is built: a ValueError
+        # there would come out of receive_data with the 101 already queued.
+        _codec.FrameParser(
+            is_server=self._is_server,
+            max_frame_size=max_frame_size,
+            max_message_size=max_message_size,
+            max_fragments=max_fragments,
+        )
         self._head = HeadReader(max_head_size, max_headers, max_line_size)
         if not self._is_server:
             if host is None:
