@@ -426,6 +426,21 @@ def test_huge_declared_length_fails_before_buffering(codec, declared):
     assert p.buffered == 0
 
 
+@pytest.mark.parametrize("fin", [True, False])
+def test_limits_beyond_ssize_t_hold_only_what_arrived(codec, fin):
+    # Limits above PY_SSIZE_T_MAX are clipped, never wrapped: a frame
+    # declaring 2**63-1 bytes is accepted, and memory follows the bytes
+    # really received, not the declared length (no MemoryError, no overflow).
+    p = server(codec, max_frame_size=2**70, max_message_size=2**70, max_fragments=2**70)
+    header = build_frame(BINARY, b"", fin=fin, mask=KEY, length=(1 << 63) - 1)[:14]
+    assert p.feed(header + bytes(1000)) == []
+    assert p.feed(bytes(3000)) == []
+    assert p.buffered == 4000
+    with pytest.raises(ProtocolError) as info:
+        p.feed_eof()
+    assert info.value.reason == _reasons.EOF_IN_FRAME and p.buffered == 0
+
+
 def test_default_frame_limit(codec):
     p = client(codec)
     big = b"x" * (1 << 20)
