@@ -114,7 +114,8 @@ def _decode_error(position: int, seen: int, tail: bytes, data: bytes) -> Unicode
 
 
 def _fail_fast_recv_frame(original: Any) -> Any:
-    from websockets.frames import BINARY, CONT, TEXT
+    frames = importlib.import_module("websockets.frames")  # by name: type-checks without websockets
+    BINARY, CONT, TEXT = frames.BINARY, frames.CONT, frames.TEXT
 
     checks: "weakref.WeakKeyDictionary[Any, _TextCheck]" = weakref.WeakKeyDictionary()
 
