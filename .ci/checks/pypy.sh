@@ -18,6 +18,10 @@
 #   WSFRAME_PYPY_TESTS           pytest arguments (default: see above).
 #   WSFRAME_HYPOTHESIS_EXAMPLES  hypothesis examples per test (default here: 50).
 set -euo pipefail
+# .ci/run exports WSFRAME_REQUIRE_EXTENSIONS=1 for its CPython runs; on PyPy
+# that would (rightly) make `import wsframe` fail. PyPy must choose the pure
+# backend by itself, so no backend switch may leak in.
+unset WSFRAME_REQUIRE_EXTENSIONS WSFRAME_NO_EXTENSIONS WSFRAME_FORCE_SIMD
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
