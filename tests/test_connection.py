@@ -556,6 +556,22 @@ def test_extension_negotiated_and_applied() -> None:
     assert transfer(server, client) == [Ping(b"abc")]
 
 
+@pytest.mark.parametrize("fragment_size", [0, -5])
+def test_bad_fragment_size_is_refused_before_the_extension_encodes(fragment_size: int) -> None:
+    # A stateful extension (permessage-deflate's window) must not see a
+    # message that is then never sent.
+    client, _ = ext_pair()
+    (extension,) = client.extensions
+    calls = []
+    original = extension.encode_message
+    extension.encode_message = lambda opcode, payload: calls.append(payload) or original(opcode, payload)  # type: ignore[method-assign]
+    with pytest.raises(ValueError, match="fragment_size"):
+        client.send_binary(b"never sent", fragment_size=fragment_size)
+    with pytest.raises(ValueError, match="fragment_size"):
+        client.send_text("never sent", fragment_size=fragment_size)
+    assert calls == [] and client.data_to_send() == b""
+
+
 def test_extension_text_validated_after_decoding() -> None:
     client, server = ext_pair(s_text_as_bytes=True)
     # b"\xa9\xc3" reversed is the valid "é"; the raw payload is not UTF-8.

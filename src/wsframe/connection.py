@@ -450,17 +450,18 @@ class Connection:
 
     def _send_message(self, opcode: Opcode, data: Buffer, fragment_size: Optional[int]) -> None:
         self._check_open()
+        # Arguments first: an extension may keep state across messages
+        # (permessage-deflate's shared window), so once it has encoded a
+        # message, that message must go out.
+        if fragment_size is not None and fragment_size < 1:
+            raise ValueError("fragment_size must be at least 1")
         rsv1 = False
         if self._extension is not None:
             data, rsv1 = self._extension.encode_message(opcode, bytes(data))
         mask = self._mask
         if fragment_size is None or len(data) <= fragment_size:
-            if fragment_size is not None and fragment_size < 1:
-                raise ValueError("fragment_size must be at least 1")
             self._out.append(_encode_frame(opcode, data, rsv1=rsv1, mask=mask))
             return
-        if fragment_size < 1:
-            raise ValueError("fragment_size must be at least 1")
         # RFC 6455 section 5.4: first frame has the opcode (and RSV1 of a
         # compressed message), the rest are continuations, the last has FIN.
         view = memoryview(data)
