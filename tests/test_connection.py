@@ -778,3 +778,11 @@ def test_bad_limits_are_refused_at_construction(role: str, limit: dict) -> None:
     # Not later, from receive_data, once the handshake is done and a 101 queued.
     with pytest.raises((ValueError, TypeError)):
         Connection(role, host="h", **limit)
+
+
+@pytest.mark.parametrize("role", ["server", "client"])
+@pytest.mark.parametrize("header", [("X-Evil", "a\r\nSet-Cookie: x=1"), ("Bad Name", "1"), ("X", "\u20ac")])
+def test_bad_extra_headers_are_refused_at_construction(role: str, header: Tuple[str, str]) -> None:
+    # A server used to raise from receive_data when answering the handshake.
+    with pytest.raises(ValueError):
+        Connection(role, host="h", extra_headers=[header])

@@ -34,6 +34,7 @@ from .handshake.http11 import (
     Response,
     parse_request,
     parse_response,
+    validate_header,
 )
 
 __all__ = ["Connection", "State", "InvalidState"]
@@ -104,7 +105,8 @@ class Connection:
 
     Raises:
         ValueError: an unknown role, a client without ``host``, more than
-            one extension, or a negative size limit.
+            one extension, a negative size limit, or an invalid header in
+            ``extra_headers``.
         TypeError: a size limit that is not an integer.
     """
 
@@ -144,6 +146,8 @@ class Connection:
         self._subprotocols = list(subprotocols)
         self._extension_factories = list(extension_factories)
         self._extra_headers = list(extra_headers)
+        for name, value in self._extra_headers:
+            validate_header(name, value)  # now, not from receive_data at handshake time
         self._origins = None if origins is None else list(origins)
         self._auto_accept = auto_accept
         self._max_frame_size = max_frame_size
