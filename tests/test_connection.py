@@ -786,3 +786,23 @@ def test_bad_extra_headers_are_refused_at_construction(role: str, header: Tuple[
     # A server used to raise from receive_data when answering the handshake.
     with pytest.raises(ValueError):
         Connection(role, host="h", extra_headers=[header])
+
+
+class Named(ServerExtensionFactory):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def accept(self, params, accepted):  # type: ignore[no-untyped-def]
+        return [], Extension()
+
+
+def test_server_accepts_one_extension_of_several_offered() -> None:
+    # Two factories that both accept: only the client's first offer is taken
+    # (ValueError used to come out of receive_data with the 101 queued).
+    server = Connection("server", extension_factories=[Named("x-a"), Named("x-b")])
+    request = build_request("h", extra_headers=[("Sec-WebSocket-Extensions", "x-b, x-a")]).data
+    server.receive_data(request)
+    (event,) = server.events()
+    assert isinstance(event, HandshakeAccepted) and [e.name for e in server.extensions] == [""]
+    response = parse_response(server.data_to_send())
+    assert response.headers.get_all("Sec-WebSocket-Extensions") == ["x-b"]

@@ -664,6 +664,7 @@ class Connection:
                 extensions=self._extension_factories,  # type: ignore[arg-type]
                 extra_headers=self._extra_headers + extra,
                 subprotocol=subprotocol,
+                max_extensions=1,  # one runtime extension per connection (_open)
             )
         except InvalidHandshake as exc:
             self._reject(exc)

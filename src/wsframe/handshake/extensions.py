@@ -173,17 +173,21 @@ class ClientExtensionFactory:
 def negotiate_server_extensions(
     offers: Sequence[ExtensionOffer],
     factories: Sequence[ServerExtensionFactory],
+    limit: Optional[int] = None,
 ) -> Tuple[List[ExtensionOffer], List[Extension]]:
     """Server side: walk the client's offers in its order of preference.
 
     Each factory accepts at most one offer; unknown extensions are ignored
-    (RFC 6455 section 9.1). Returns the response header items and the runtime
-    extensions, in the same order.
+    (RFC 6455 section 9.1), and so is every offer after ``limit`` extensions
+    were accepted (a server may decline any offer). Returns the response
+    header items and the runtime extensions, in the same order.
     """
     response: List[ExtensionOffer] = []
     accepted: List[Extension] = []
     used = set()
     for name, params in offers:
+        if limit is not None and len(accepted) >= limit:
+            break
         for index, factory in enumerate(factories):
             if index in used or factory.name != name:
                 continue

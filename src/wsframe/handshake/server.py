@@ -152,6 +152,7 @@ def accept(
     extensions: Sequence[ServerExtensionFactory] = (),
     extra_headers: Iterable[Tuple[str, str]] = (),
     subprotocol: Optional[str] = None,
+    max_extensions: Optional[int] = None,
 ) -> Accepted:
     """Check ``request`` and build the 101 response (RFC 6455 section 4.2.2).
 
@@ -165,6 +166,8 @@ def accept(
         extra_headers: more response fields (checked against injection).
         subprotocol: force this subprotocol (must be one the client offered)
             instead of selecting from ``subprotocols``.
+        max_extensions: accept at most this many extensions (the client's
+            first acceptable offers); None for no limit.
 
     Raises:
         InvalidHandshake: the request is refused; send ``exc.response``.
@@ -178,7 +181,7 @@ def accept(
     else:
         raise ValueError(f"the client did not offer subprotocol {subprotocol!r}")
     answer, runtime = negotiate_server_extensions(
-        parse_extensions(request.headers.get_all("Sec-WebSocket-Extensions")), extensions
+        parse_extensions(request.headers.get_all("Sec-WebSocket-Extensions")), extensions, max_extensions
     )
     headers = [
         ("Upgrade", "websocket"),
