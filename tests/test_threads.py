@@ -171,12 +171,16 @@ def test_utf8_validators_in_threads(codec: ModuleType) -> None:
     inputs[2] = inputs[2][:9000] + b"\xed\xa0\x80" + inputs[2][9000:]  # a surrogate
     expected = [validate_chunks(codec, data, 1 + 37 * i) for i, data in enumerate(inputs)]
     assert expected[2][2] is not None
+    # Chunks of 64 KiB and more are validated with the GIL released (C backend).
+    big = [data * 8 for data in inputs]
+    expected_big = [validate_chunks(codec, data, 1 << 17) for data in big]
 
     def work(index: int) -> List[Any]:
-        return [validate_chunks(codec, inputs[index], 1 + 37 * index) for _ in range(ROUNDS)]
+        results = [validate_chunks(codec, inputs[index], 1 + 37 * index) for _ in range(ROUNDS)]
+        return results + [validate_chunks(codec, big[index], 1 << 17) for _ in range(ROUNDS)]
 
     for index, rounds in enumerate(run_threads(work)):
-        assert all(result == expected[index] for result in rounds)
+        assert rounds == [expected[index]] * ROUNDS + [expected_big[index]] * ROUNDS
     # The one-shot functions agree, from several threads too.
     one_shot = [(codec.validate_utf8(d), codec.find_invalid_utf8(d)) for d in inputs]
     assert run_threads(lambda _: [(codec.validate_utf8(d), codec.find_invalid_utf8(d)) for d in inputs]) == [
