@@ -743,21 +743,33 @@ def test_reject_keeps_one_content_length() -> None:
     assert head.count(b"content-length") == 1 and b"transfer-encoding" not in head
 
 
-def test_ping_flood_queues_one_pong() -> None:
+def test_ping_burst_gets_every_pong() -> None:
+    # Autobahn 2.10/2.11: ten pings in one read, ten pongs.
+    _, server = pair()
+    server.receive_data(b"".join(frame(Opcode.PING, b"%d" % i) for i in range(10)))
+    frames = server_frames(server.data_to_send())
+    assert [(f.opcode, f.payload) for f in frames] == [(Opcode.PONG, b"%d" % i) for i in range(10)]
+
+
+def test_ping_flood_queues_a_bounded_number_of_pongs() -> None:
     # RFC 6455 5.5.3: answering only the most recent ping is allowed; a host
     # that does not drain data_to_send must not grow one pong per ping.
+    cap = wsframe.connection.MAX_QUEUED_PONGS
     _, server = pair()
     server.send_text("queued first")
     for i in range(1000):
         server.receive_data(frame(Opcode.PING, b"%d" % i))
     assert len(server.events()) == 1000
     frames = server_frames(server.data_to_send())
-    assert [(f.opcode, f.payload) for f in frames] == [(Opcode.TEXT, b"queued first"), (Opcode.PONG, b"999")]
-    server.receive_data(frame(Opcode.PING, b"again"))  # after a drain: a new pong
+    pongs = [(Opcode.PONG, b"%d" % i) for i in range(cap - 1)] + [(Opcode.PONG, b"999")]
+    assert [(f.opcode, f.payload) for f in frames] == [(Opcode.TEXT, b"queued first")] + pongs
+    # After a drain the count starts again, with frames queued in between.
     server.send_text("after")
-    server.receive_data(frame(Opcode.PING, b"last"))
+    for i in range(cap + 5):
+        server.receive_data(frame(Opcode.PING, b"n%d" % i))
     frames = server_frames(b"".join(server.data_to_send_list()))
-    assert [(f.opcode, f.payload) for f in frames] == [(Opcode.PONG, b"last"), (Opcode.TEXT, b"after")]
+    assert len(frames) == cap + 1 and frames[0].payload == b"after"
+    assert frames[-1].payload == b"n%d" % (cap + 4) and frames[-2].payload == b"n%d" % (cap - 2)
 
 
 def test_close_frame_received_while_closing() -> None:

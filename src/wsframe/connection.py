@@ -46,6 +46,10 @@ _encode_close_payload = _codec.encode_close_payload
 _decode_close_payload = _codec.decode_close_payload
 _validate_utf8 = _codec.validate_utf8
 
+#: Automatic pongs queued between two drains of the output before a new
+#: ping replaces the latest of them (see Connection._queue_pong).
+MAX_QUEUED_PONGS = 32
+
 # Plain ints for the dispatch in _process (the parser hands out Opcode members,
 # which compare equal to them).
 _TEXT = int(Opcode.TEXT)
@@ -157,7 +161,9 @@ class Connection:
         self._auto_pong = auto_pong
 
         self._out: List[bytes] = []
-        # The auto pong still in _out (and where), replaced by the next one.
+        # Auto pongs queued since the host last drained _out, and the latest
+        # of them (and where it is), which a ping beyond the cap replaces.
+        self._pongs_queued = 0
         self._pong: Optional[bytes] = None
         self._pong_index = -1
         self._events: List[ev.Event] = []
@@ -325,21 +331,22 @@ class Connection:
 
         Output is held until the host takes it: call this after every
         :meth:`receive_data` and send. What waits is what the application
-        sent plus our answers (close, pongs); answers to pings are coalesced
-        into one pong (RFC 6455 5.5.3), so a ping flood cannot grow it.
+        sent plus our answers (close, pongs); past MAX_QUEUED_PONGS undrained
+        pongs, a new ping's pong replaces the latest (RFC 6455 5.5.3), so a
+        ping flood cannot grow it.
         """
         out = self._out
         if not out:
             return b""
         self._out = []
-        self._pong = None
+        self._pongs_queued = 0
         return out[0] if len(out) == 1 else b"".join(out)
 
     def data_to_send_list(self) -> List[bytes]:
         """Everything queued, as a list of chunks for a writev-style transport."""
         out = self._out
         self._out = []
-        self._pong = None
+        self._pongs_queued = 0
         return out
 
     # ---- handshake (server side, auto_accept=False) ---------------------------
@@ -558,19 +565,22 @@ class Connection:
                 return
 
     def _queue_pong(self, payload: bytes) -> None:
-        """Answer a ping, replacing our answer to an earlier one still queued.
+        """Answer a ping; past a cap of undrained pongs, replace the latest.
 
-        RFC 6455 section 5.5.2: a pong carries the ping's payload; 5.5.3: an
-        endpoint MAY answer only the most recent of several pings. So a ping
-        flood from a peer whose host does not drain :meth:`data_to_send`
-        queues one pong, not one per ping.
+        RFC 6455 section 5.5.2: a pong carries the ping's payload. Every ping
+        gets its own pong up to MAX_QUEUED_PONGS between two drains of
+        :meth:`data_to_send` (Autobahn 2.10 expects all 10 of a burst
+        answered); beyond that, 5.5.3 lets an endpoint answer only the most
+        recent ping, so a ping flood from a peer whose host does not drain
+        cannot grow the output without bound.
         """
         pong = _encode_frame(Opcode.PONG, payload, mask=self._mask)
         out = self._out
         index = self._pong_index
-        if 0 <= index < len(out) and out[index] is self._pong:
+        if self._pongs_queued >= MAX_QUEUED_PONGS and 0 <= index < len(out) and out[index] is self._pong:
             out[index] = pong
         else:
+            self._pongs_queued += 1
             self._pong_index = len(out)
             out.append(pong)
         self._pong = pong
