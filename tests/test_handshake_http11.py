@@ -167,3 +167,18 @@ def test_error_response_keeps_its_own_body_framing() -> None:
     assert response.headers.get_all("Content-Length") == ["3"]
     assert response.headers.get_all("Transfer-Encoding") == []
     assert response.headers.get("X-A") == "1"
+
+
+def test_obs_text_in_header_values_roundtrips_as_latin1() -> None:
+    # RFC 7230 3.2.6: obs-text (0x80-0xFF) is allowed in field values; it is
+    # kept byte for byte (latin-1), never decoded as UTF-8 or refused.
+    head = b"GET / HTTP/1.1\r\nHost: h\r\nX-Name: caf\xc3\xa9 \xff\x80\r\n\r\n"
+    request = parse_request(head)
+    assert request.headers.get("X-Name") == "caf\u00c3\u00a9 \u00ff\u0080"
+    assert serialize_request(request) == head
+
+
+@pytest.mark.parametrize("value", [b"a\x00b", b"a\x7fb", b"a\x1bb"])
+def test_control_bytes_in_header_values_are_refused(value: bytes) -> None:
+    with pytest.raises(InvalidMessage):
+        parse_request(b"GET / HTTP/1.1\r\nHost: h\r\nX: " + value + b"\r\n\r\n")
