@@ -818,3 +818,16 @@ def test_server_accepts_one_extension_of_several_offered() -> None:
     assert isinstance(event, HandshakeAccepted) and [e.name for e in server.extensions] == [""]
     response = parse_response(server.data_to_send())
     assert response.headers.get_all("Sec-WebSocket-Extensions") == ["x-b"]
+
+
+def test_second_request_pipelined_after_the_upgrade_fails_as_frames() -> None:
+    # After the request head every byte is WebSocket framing: a pipelined
+    # HTTP request is a protocol error (1002), not a second handshake.
+    server = Connection("server")
+    server.receive_data(GOOD + GOOD)
+    events = server.events()
+    assert isinstance(events[0], HandshakeAccepted)
+    assert isinstance(events[1], ProtocolViolation) and isinstance(events[-1], Closed)
+    head, _, frames = server.data_to_send().partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 101 ") and close_code_of(frames) == 1002
+    assert server.should_close_transport
