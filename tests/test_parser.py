@@ -836,3 +836,23 @@ def test_payload_type_is_bytes_for_every_input_type(codec):
 def test_feed_not_a_buffer(codec, bad):
     with pytest.raises(TypeError):
         server(codec).feed(bad)
+
+
+def test_buffer_exports_released_on_error_paths(codec):
+    # A bytearray cannot be resized while exported: after every call that
+    # raised, the export must have been released (PyBuffer_Release on the
+    # error path too).
+    calls = [
+        lambda b: server(codec).feed(b),  # unmasked frame to a server: 1002
+        lambda b: codec.decode_close_payload(b),  # close code 0x8101 is not allowed
+        lambda b: codec.apply_mask(b, b"123"),  # bad key size
+        lambda b: codec.apply_mask(b"abcd", b),  # bad key size, the key exported
+        lambda b: codec.apply_mask_inplace(b, b"12345"),
+        lambda b: codec.encode_frame(1, b, mask=b"12"),
+        lambda b: codec.decode_frame_header(b, -1),
+    ]
+    for call in calls:
+        data = bytearray(b"\x81\x01x")
+        with pytest.raises((ProtocolError, ValueError)):
+            call(data)
+        data += b"resizable"  # BufferError if still exported
