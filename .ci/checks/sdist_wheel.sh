@@ -4,7 +4,9 @@
 # a wheel FROM the sdist in a clean venv, prove its manylinux tag with
 # auditwheel, build the pure py3-none-any wheel with WSFRAME_NO_EXTENSIONS=1,
 # then install the repaired wheel in a fresh venv and run the test suite of
-# the sdist against it with the C backend required.
+# the sdist against it with the C backend required (with mypy: the example
+# user program type-checks against the installed wheel, and stubtest checks
+# the installed compiled module against its stub).
 #
 # The installed-wheel run is the codec + connection subset below, with 50
 # hypothesis examples per test: the whole suite against the wheel took 9 min
@@ -76,7 +78,7 @@ if grep -qE '\.(so|pyd|pyx|c)$' "$WORK/pure.txt"; then echo "pure wheel ships C 
 step "install the repaired wheel in a fresh venv"
 python -m venv "$WORK/testenv"
 "$WORK/testenv/bin/python" -m pip install --quiet --upgrade pip
-"$WORK/testenv/bin/python" -m pip install --quiet "${REPAIRED}[test]"
+"$WORK/testenv/bin/python" -m pip install --quiet "${REPAIRED}[test,typing]"
 # The tests come from the sdist. Its src/ keeps only the C kernels (the kernel
 # tests compile them); the Python package is removed so neither pytest nor a
 # test's PYTHONPATH=src subprocess can import it instead of the wheel.
@@ -96,7 +98,8 @@ EOF
 
 step "tests against the installed wheel (C backend required)"
 SUBSET="tests/test_mask.py tests/test_utf8.py tests/test_parser.py tests/test_differential.py tests/test_close.py
-        tests/test_connection.py tests/test_backend_selection.py tests/test_api_parity.py tests/test_threads.py"
+        tests/test_connection.py tests/test_backend_selection.py tests/test_api_parity.py tests/test_threads.py
+        tests/test_typing.py"
 export WSFRAME_HYPOTHESIS_EXAMPLES=${WSFRAME_HYPOTHESIS_EXAMPLES:-50}
 # shellcheck disable=SC2086
 WSFRAME_REQUIRE_EXTENSIONS=1 "$WORK/testenv/bin/python" -m pytest -q -p no:cacheprovider ${WSFRAME_WHEEL_TESTS:-$SUBSET}
