@@ -194,7 +194,8 @@ class FrameParser:
         fragments, ``position`` relative to the message start;
       1009 (MessageTooBig): frame, message or fragment-count limit.
     After an error the parser drops its buffer, holds no more input, and every
-    later ``feed``/``feed_eof`` raises the same error again.
+    later ``feed``/``feed_eof`` raises the same error again (with ``frames``
+    emptied: that call completed none).
     """
 
     def __init__(

@@ -835,7 +835,8 @@ cdef class FrameParser:
 
     Errors are ProtocolError (1002), InvalidUTF8 (1007) or MessageTooBig
     (1009); after one, the parser drops its buffers and every later
-    ``feed``/``feed_eof`` raises the same error again.
+    ``feed``/``feed_eof`` raises the same error again (with ``frames``
+    emptied: that call completed none).
 
     One instance is for one thread at a time (it is a connection's state).
     """
