@@ -24,9 +24,7 @@ objs=()
 for src in "$K"/*.c; do
     obj="$OUT/obj/$(basename "$src" .c).o"
     # shellcheck disable=SC2046
-    # -Wno-constant-conversion: clang flags the (intended) byte tables of
-    # utf8_avx2.c, written as ints above 127; gcc does not.
-    $CC $FLAGS -Wno-constant-conversion -fsanitize=fuzzer-no-link $(isa "$src") -I"$K" -c "$src" -o "$obj"
+    $CC $FLAGS -fsanitize=fuzzer-no-link $(isa "$src") -I"$K" -c "$src" -o "$obj"
     objs+=("$obj")
 done
 for harness in "$HERE"/fuzz_*.c; do
