@@ -21,6 +21,12 @@ from wsframe import (
 )
 from wsframe.events import Event
 
+
+def expired(deadline: float) -> bool:
+    """Whether a loop's deadline (a ``time.monotonic()`` value) has passed: every wait here is bounded."""
+    return deadline <= time.monotonic()
+
+
 TIMEOUT = 10.0  # seconds; generous for a loaded 2-core machine, never asserted on
 
 
@@ -54,7 +60,7 @@ class BlockingWS:
             pass
 
     def _read(self) -> None:
-        if time.monotonic() > self.deadline:
+        if expired(self.deadline):
             raise TimeoutError("BlockingWS deadline passed")
         if self.eof:
             raise EOFError("no more events: the peer closed the connection")
@@ -110,7 +116,7 @@ class BlockingWS:
         self.sock.settimeout(timeout)
         deadline = time.monotonic() + timeout
         total = 0
-        while not self.eof and total < limit and time.monotonic() < deadline:
+        while not self.eof and total < limit and not expired(deadline):
             try:
                 data = self.sock.recv(65536)
             except OSError:
@@ -162,7 +168,7 @@ class ThreadedServer:
 
     def _accept_loop(self) -> None:
         deadline = time.monotonic() + 60
-        while not self._stop.is_set() and time.monotonic() < deadline:
+        while not self._stop.is_set() and not expired(deadline):
             try:
                 sock, _ = self.listener.accept()
             except socket.timeout:
@@ -211,7 +217,7 @@ def read_until_eof(sock: socket.socket, limit: int = 1 << 20, timeout: float = T
     deadline = time.monotonic() + timeout
     chunks = []
     total = 0
-    while total < limit and time.monotonic() < deadline:
+    while total < limit and not expired(deadline):
         try:
             data = sock.recv(65536)
         except (ConnectionResetError, socket.timeout):
@@ -264,7 +270,7 @@ class WsprotoPeer:
     def _read(self) -> None:
         from wsproto import events as wev
 
-        if time.monotonic() > self.deadline:
+        if expired(self.deadline):
             raise TimeoutError("WsprotoPeer deadline passed")
         if self.eof:
             self.pending.append(("eof",))
