@@ -34,10 +34,19 @@ logger = logging.getLogger("wsframe.aio")
 _TextMessage = ev.TextMessage
 _BinaryMessage = ev.BinaryMessage
 
-#: Defaults shared by serve() and connect().
-DEFAULT_READ_BUFFER_SIZE = 64 * 1024
+#: Defaults shared by serve() and connect(). The read buffer starts small
+#: so an idle connection costs little (docs/hardening.md, "Load").
+DEFAULT_READ_BUFFER_SIZE = 4 * 1024
 #: The read buffer grows (x4 per full read) up to this for peers sending big frames.
 MAX_READ_BUFFER_SIZE = 1024 * 1024
+#: After this many reads in a row that use less than a quarter of a grown
+#: buffer, it shrinks back to its initial size (a few, so a stream of big
+#: messages does not reallocate it for every message).
+SHRINK_AFTER_SMALL_READS = 4
+#: Lingering close: after our FIN, input is read and dropped for at most
+#: this long (or close_timeout when smaller) and this many bytes.
+LINGER_TIMEOUT = 2.0
+LINGER_LIMIT = 1024 * 1024
 DEFAULT_WRITE_LIMIT = 64 * 1024
 DEFAULT_MAX_QUEUE = 16
 
@@ -50,7 +59,8 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             pauses at this many unread messages and resumes at a quarter.
         read_buffer_size: initial size of the buffer asyncio reads into; a
             read that fills it makes it grow (x4, up to 1 MiB), so a big frame
-            takes one read instead of several.
+            takes one read instead of several; a few reads in a row that use
+            less than a quarter of it shrink it back to this size.
         write_limit: high-water mark of the transport's write buffer; above
             it ``send`` waits until the peer has read enough.
         ping_interval: seconds between keepalive pings, None for none.
@@ -79,6 +89,12 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._transport: Optional[asyncio.Transport] = None
         self._buffer = bytearray(read_buffer_size)
         self._view = memoryview(self._buffer)
+        self._initial_buffer_size = read_buffer_size
+        self._small_reads = 0  # reads in a row using < 1/4 of a grown buffer
+        # Lingering close (see _linger_close): input left to drop, and the timer.
+        self._lingering = False
+        self._linger_left = 0
+        self._linger_timer: Optional[asyncio.TimerHandle] = None
 
         # Incoming messages and the one coroutine waiting for them.
         self._messages: Deque[Union[str, bytes]] = collections.deque()
@@ -129,6 +145,9 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         return self._view
 
     def buffer_updated(self, nbytes: int) -> None:
+        if self._lingering:
+            self._drop_lingering_input(nbytes)
+            return
         conn = self._conn
         if conn is None:
             self._receive_head(self._view[:nbytes])
@@ -141,12 +160,34 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         conn.receive_data(self._view[:nbytes])
         self._dispatch()
         self._flush()
-        if nbytes == len(self._buffer) and nbytes < MAX_READ_BUFFER_SIZE:
-            # More was probably waiting: read bigger chunks from now on.
-            self._buffer = bytearray(min(4 * nbytes, MAX_READ_BUFFER_SIZE))
-            self._view = memoryview(self._buffer)
+        self._resize_buffer(nbytes)
+
+    def _resize_buffer(self, nbytes: int) -> None:
+        """Grow the read buffer after a full read; shrink it back to its
+        initial size after a few reads that used little of it, so idle
+        connections stay small (the parser copies what it keeps, so the
+        old buffer can go)."""
+        size = len(self._buffer)
+        if nbytes == size:
+            self._small_reads = 0
+            if size < MAX_READ_BUFFER_SIZE:
+                # More was probably waiting: read bigger chunks from now on.
+                self._set_buffer(min(4 * size, MAX_READ_BUFFER_SIZE))
+        elif size > self._initial_buffer_size and nbytes < size // 4:
+            self._small_reads += 1
+            if self._small_reads >= SHRINK_AFTER_SMALL_READS:
+                self._small_reads = 0
+                self._set_buffer(self._initial_buffer_size)
+        else:
+            self._small_reads = 0
+
+    def _set_buffer(self, size: int) -> None:
+        self._buffer = bytearray(size)
+        self._view = memoryview(self._buffer)
 
     def eof_received(self) -> Optional[bool]:
+        if self._lingering:
+            return None  # the peer is done too: close now
         conn = self._conn
         if conn is not None:
             conn.receive_eof()
@@ -306,6 +347,56 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         if data and not transport.is_closing():
             transport.write(data)
         if conn.should_close_transport and not transport.is_closing():
+            self._linger_close()
+
+    # ---- lingering close ---------------------------------------------------------
+
+    def _linger_close(self) -> None:
+        """Close TCP without losing what we wrote last (a "lingering close").
+
+        Closing a socket with unread input makes the kernel answer with RST,
+        which can destroy data the peer has not read yet (our close frame or
+        an HTTP error response). So: send FIN (``write_eof``; asyncio sends it
+        after the buffered data), read and drop input until the peer's EOF,
+        for at most ``LINGER_TIMEOUT`` (or ``close_timeout``) and
+        ``LINGER_LIMIT`` bytes, then close. Transports that cannot half-close
+        (TLS) are closed at once.
+        """
+        transport = self._transport
+        if transport is None or transport.is_closing() or self._lingering:
+            return
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        try:
+            transport.write_eof()
+        except (OSError, RuntimeError):
+            transport.close()
+            return
+        self._lingering = True
+        self._linger_left = LINGER_LIMIT
+        if self._reading_paused:
+            self._resume_reading()  # the peer's EOF must get through
+        if len(self._buffer) > self._initial_buffer_size:
+            self._set_buffer(self._initial_buffer_size)
+        timeout = LINGER_TIMEOUT
+        if self._close_timeout is not None:
+            timeout = min(timeout, self._close_timeout)
+        self._linger_timer = self._loop.call_later(timeout, self._end_linger)
+
+    def _drop_lingering_input(self, nbytes: int) -> None:
+        """Input after our FIN is dropped; too much of it ends the linger."""
+        self._linger_left -= nbytes
+        if self._linger_left <= 0:
+            self._end_linger()
+
+    def _end_linger(self) -> None:
+        """The linger is over (time or byte budget spent): close TCP."""
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
             transport.close()
 
     def _queued(self, size: int) -> None:
@@ -470,6 +561,9 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         if self._held_timer is not None:
             self._held_timer.cancel()
             self._held_timer = None
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
+            self._linger_timer = None
         task = self._keepalive_task
         if task is not None and not task.done() and task is not _current_task():
             task.cancel()

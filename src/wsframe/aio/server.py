@@ -176,13 +176,17 @@ class ServerConnection(WebSocket):
             self._flush()
 
     def _answer_http(self, response: bytes) -> None:
-        """Send a plain HTTP response (an error or a page) and close."""
+        """Send a plain HTTP response (an error or a page), then close with
+        a lingering close (WebSocketProtocol._linger_close) so input the
+        client is still sending, like the rest of an oversized head, does
+        not make the kernel reset the connection before the client has read
+        the response."""
         self._head = None
         self._cancel_open_timer()
         transport = self._transport
         if transport is not None and not transport.is_closing():
             transport.write(response)
-            transport.close()
+            self._linger_close()
 
     # ---- the handler -----------------------------------------------------------------
 
