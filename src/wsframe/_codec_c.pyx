@@ -45,6 +45,9 @@ cdef extern from "Python.h":
     PyObject *_bytes_new "PyBytes_FromStringAndSize"(const char *v, Py_ssize_t n)
     char *_bytes_ptr "PyBytes_AS_STRING"(PyObject *o)
     bint PyBytes_CheckExact(object o)
+    bint PyByteArray_CheckExact(object o)
+    char *PyByteArray_AS_STRING(object o)
+    Py_ssize_t PyByteArray_GET_SIZE(object o)
     bint PyLong_Check(object o)
     bint PyLong_CheckExact(object o)
     Py_ssize_t PyLong_AsSsize_t(object o)
@@ -248,6 +251,47 @@ cdef inline void _mask_maybe_nogil(uint8_t *dst, const uint8_t *src, Py_ssize_t 
 # ---- masking (RFC 6455 section 5.3) --------------------------------------------
 
 
+cdef extern from *:
+    """
+    /* Free-threaded CPython has no GIL to stop another thread resizing a
+       bytearray mid-mask; there only a buffer export (which forbids the
+       resize) makes reading its pointer safe, so the export-free fast path
+       is compiled out. */
+    #ifdef Py_GIL_DISABLED
+    #define WSF_BYTEARRAY_FAST 0
+    #else
+    #define WSF_BYTEARRAY_FAST 1
+    #endif
+    """
+    const bint WSF_BYTEARRAY_FAST
+
+
+cdef object _OFFSET_ZERO = 0  # the default offset: an identity test skips int conversion
+
+
+cdef inline bint _fast_key_phase(object mask, object offset, size_t *phase) noexcept:
+    """Key phase for the common call shape, without touching Python errors.
+
+    True only when ``mask`` is exactly a 4-byte bytes and ``offset`` is the
+    default or an exact non-negative int that fits a Py_ssize_t; otherwise the
+    caller takes its general path, which raises the same errors as before.
+    """
+    cdef Py_ssize_t v
+    if not (PyBytes_CheckExact(mask) and PyBytes_GET_SIZE(mask) == 4):
+        return False
+    if offset is _OFFSET_ZERO:
+        phase[0] = 0
+        return True
+    if PyLong_CheckExact(offset):
+        v = PyLong_AsSsize_t(offset)
+        if v >= 0:
+            phase[0] = <size_t>(v & 3)
+            return True
+        if v == -1 and PyErr_Occurred():
+            PyErr_Clear()
+    return False
+
+
 def apply_mask(data, mask, offset=0):
     """XOR ``data`` with the 4-byte ``mask`` starting at key phase ``offset % 4``.
 
@@ -267,6 +311,26 @@ def apply_mask(data, mask, offset=0):
     cdef uint8_t key[4]
     cdef Py_ssize_t phase
     cdef bytes out
+    cdef size_t ph
+    cdef Py_ssize_t n
+    # Fast path for small exact bytes/bytearray with a bytes key: no buffer
+    # export, no error state to unwind. Small only, so the GIL is held
+    # throughout and a bytearray cannot be resized under us.
+    if _fast_key_phase(mask, offset, &ph):
+        if PyBytes_CheckExact(data):
+            n = PyBytes_GET_SIZE(data)
+            if n < _NOGIL_THRESHOLD:
+                out = PyBytes_FromStringAndSize(NULL, n)
+                wsf_mask(<uint8_t *>PyBytes_AS_STRING(out), <const uint8_t *>PyBytes_AS_STRING(data),
+                         <size_t>n, <const uint8_t *>PyBytes_AS_STRING(mask), ph)
+                return out
+        elif WSF_BYTEARRAY_FAST and PyByteArray_CheckExact(data):
+            n = PyByteArray_GET_SIZE(data)
+            if n < _NOGIL_THRESHOLD:
+                out = PyBytes_FromStringAndSize(NULL, n)
+                wsf_mask(<uint8_t *>PyBytes_AS_STRING(out), <const uint8_t *>PyByteArray_AS_STRING(data),
+                         <size_t>n, <const uint8_t *>PyBytes_AS_STRING(mask), ph)
+                return out
     _acquire(data, &view)
     try:
         _key4(mask, key)
@@ -293,6 +357,16 @@ def apply_mask_inplace(buf, mask, offset=0):
     cdef uint8_t key[4]
     cdef Py_ssize_t phase
     cdef uint8_t *tmp
+    cdef size_t ph
+    cdef Py_ssize_t n
+    # Fast path for a small exact bytearray with a bytes key: no buffer export
+    # (nothing runs Python code meanwhile, so it cannot be resized), GIL held.
+    if WSF_BYTEARRAY_FAST and PyByteArray_CheckExact(buf) and _fast_key_phase(mask, offset, &ph):
+        n = PyByteArray_GET_SIZE(buf)
+        if n < _NOGIL_THRESHOLD:
+            wsf_mask(<uint8_t *>PyByteArray_AS_STRING(buf), <const uint8_t *>PyByteArray_AS_STRING(buf),
+                     <size_t>n, <const uint8_t *>PyBytes_AS_STRING(mask), ph)
+            return None
     try:
         PyObject_GetBuffer(buf, &view, PyBUF_WRITABLE)
     except BufferError:
