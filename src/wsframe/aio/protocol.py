@@ -40,8 +40,10 @@ DEFAULT_READ_BUFFER_SIZE = 4 * 1024
 #: The read buffer grows (x4 per full read) up to this for peers sending big frames.
 MAX_READ_BUFFER_SIZE = 1024 * 1024
 #: After this many reads in a row that use less than a quarter of a grown
-#: buffer, it shrinks back to its initial size (a few, so a stream of big
-#: messages does not reallocate it for every message).
+#: buffer, it shrinks by one step (/4, not below its initial size): a few,
+#: so a stream of big messages does not reallocate it for every message,
+#: and one step, so reads that are big but not full (a socket rarely hands
+#: over 1 MiB at once) do not make it start again from the bottom.
 SHRINK_AFTER_SMALL_READS = 4
 #: Lingering close: after our FIN, input is read and dropped for at most
 #: this long (or close_timeout when smaller) and this many bytes.
@@ -91,6 +93,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._view = memoryview(self._buffer)
         self._initial_buffer_size = read_buffer_size
         self._small_reads = 0  # reads in a row using < 1/4 of a grown buffer
+        self._big_read = False  # a read used >= 1/4 of the buffer since the last keepalive tick
         # Lingering close (see _linger_close): input left to drop, and the timer.
         self._lingering = False
         self._linger_left = 0
@@ -163,13 +166,14 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._resize_buffer(nbytes)
 
     def _resize_buffer(self, nbytes: int) -> None:
-        """Grow the read buffer after a full read; shrink it back to its
-        initial size after a few reads that used little of it, so idle
-        connections stay small (the parser copies what it keeps, so the
-        old buffer can go)."""
+        """Grow the read buffer after a full read; shrink it a step after a
+        few reads that used little of it (and to its initial size when the
+        connection idles, see _shrink_if_idle), so quiet connections stay
+        small. The parser copies what it keeps, so the old buffer can go."""
         size = len(self._buffer)
         if nbytes == size:
             self._small_reads = 0
+            self._big_read = True
             if size < MAX_READ_BUFFER_SIZE:
                 # More was probably waiting: read bigger chunks from now on.
                 self._set_buffer(min(4 * size, MAX_READ_BUFFER_SIZE))
@@ -177,9 +181,18 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             self._small_reads += 1
             if self._small_reads >= SHRINK_AFTER_SMALL_READS:
                 self._small_reads = 0
-                self._set_buffer(self._initial_buffer_size)
+                self._set_buffer(max(size // 4, self._initial_buffer_size))
         else:
             self._small_reads = 0
+            self._big_read = True
+
+    def _shrink_if_idle(self) -> None:
+        """(each keepalive tick) No big read since the last tick: back to
+        the initial buffer size."""
+        if not self._big_read and len(self._buffer) > self._initial_buffer_size:
+            self._small_reads = 0
+            self._set_buffer(self._initial_buffer_size)
+        self._big_read = False
 
     def _set_buffer(self, size: int) -> None:
         self._buffer = bytearray(size)
@@ -498,6 +511,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
                 conn = self._conn
                 if conn is None or conn.state is not State.OPEN:
                     return
+                self._shrink_if_idle()
                 waiter = self._send_ping()
                 if self._ping_timeout is None:
                     await waiter
