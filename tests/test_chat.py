@@ -5,23 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import threading
-from pathlib import Path
 
 import pytest
-from aio_support import run
+from aio_support import cli_server, run
 
-import wsframe
 from wsframe import handshake
 from wsframe.aio import ConnectionClosed, ConnectionClosedOK, connect
 from wsframe.chat import ChatServer
-
-# The directory this test imported wsframe from (src/ or site-packages), so the
-# subprocess runs the same build.
-IMPORT_ROOT = str(Path(wsframe.__file__).resolve().parents[1])
 
 
 async def http_get(port: int, path: str) -> bytes:
@@ -175,20 +165,7 @@ def test_reconnect_after_server_restart():
 
 
 def test_chat_command_line():
-    env = dict(os.environ, PYTHONPATH=IMPORT_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wsframe", "chat", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
-    watchdog = threading.Timer(60, proc.kill)  # bounds readline() if the server never starts
-    watchdog.start()
-    try:
-        line = proc.stdout.readline()
-        assert "http://127.0.0.1:" in line, line + proc.stderr.read() if proc.poll() is not None else line
-        port = int(line.split("http://127.0.0.1:")[1].split("/")[0])
+    with cli_server("chat", "http://127.0.0.1:") as port:
 
         async def main():
             assert (await http_get(port, "/")).startswith(b"HTTP/1.1 200")
@@ -196,16 +173,6 @@ def test_chat_command_line():
             await ws.close()
 
         run(main())
-    finally:
-        watchdog.cancel()
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        proc.stdout.close()
-        proc.stderr.close()
 
 
 def test_cross_origin_browsers_are_refused():
