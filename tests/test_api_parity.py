@@ -170,7 +170,7 @@ def defined_public_names(module: Any) -> set:
             names.add(name)
             continue
         owner = str(getattr(obj, "__module__", None))
-        # the pure twin may define its classes in helper modules (wsframe._py_*)
+        # the pure twin may define its classes in helper modules (the package wsframe._py)
         if owner.startswith("wsframe.") and owner not in SHARED_MODULES:
             names.add(name)
     return names

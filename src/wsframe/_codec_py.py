@@ -2,23 +2,23 @@
 
 Used on PyPy, when the extension is not built, or with
 ``WSFRAME_NO_EXTENSIONS=1``. The contract is ``_codec_c.pyi``; each concept
-lives in its own ``_py_*`` module and is re-exported here.
+lives in its own ``_py.*`` module (package ``wsframe._py``) and is re-exported here.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict
 
-from ._py_close import decode_close_payload, encode_close_payload
-from ._py_frames import Frame, FrameHeader, decode_frame_header, encode_frame, encode_frame_header
-from ._py_mask import apply_mask, apply_mask_inplace
-from ._py_parser import (
+from ._py.close import decode_close_payload, encode_close_payload
+from ._py.frames import Frame, FrameHeader, decode_frame_header, encode_frame, encode_frame_header
+from ._py.mask import apply_mask, apply_mask_inplace
+from ._py.parser import (
     DEFAULT_MAX_FRAGMENTS,
     DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE,
     FrameParser,
 )
-from ._py_utf8 import Utf8Validator, find_invalid_utf8, validate_utf8
+from ._py.utf8 import Utf8Validator, find_invalid_utf8, validate_utf8
 
 __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",

@@ -23,13 +23,13 @@ from codecs import utf_8_decode
 from operator import index
 from typing import List, Optional, Sequence, Union
 
-from . import _reasons
-from ._py_close import check_close_payload
-from ._py_frames import OPCODES, Frame, _FrameSlots, new_frame
-from ._py_mask import TRANSLATE_FROM, as_bytes_view, mask_bytes
-from ._py_utf8 import utf8_step
-from .enums import CloseCode
-from .errors import InvalidUTF8, MessageTooBig, ProtocolError
+from .. import _reasons
+from ..enums import CloseCode
+from ..errors import InvalidUTF8, MessageTooBig, ProtocolError
+from .close import check_close_payload
+from .frames import OPCODES, Frame, _FrameSlots, new_frame
+from .mask import TRANSLATE_FROM, as_bytes_view, mask_bytes
+from .utf8 import utf8_step
 
 Buffer = Union[bytes, bytearray, memoryview]
 

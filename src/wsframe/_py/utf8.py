@@ -11,9 +11,9 @@ from __future__ import annotations
 from codecs import utf_8_decode
 from typing import Tuple, Union
 
-from . import _reasons
-from ._py_mask import as_bytes_view
-from .errors import InvalidUTF8
+from .. import _reasons
+from ..errors import InvalidUTF8
+from .mask import as_bytes_view
 
 Buffer = Union[bytes, bytearray, memoryview]
 

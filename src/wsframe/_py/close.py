@@ -6,10 +6,10 @@ from codecs import utf_8_decode
 from operator import index
 from typing import Optional, Tuple, Union
 
-from . import _reasons
-from ._py_mask import as_bytes_view
-from .enums import is_valid_close_code
-from .errors import InvalidUTF8, ProtocolError
+from .. import _reasons
+from ..enums import is_valid_close_code
+from ..errors import InvalidUTF8, ProtocolError
+from .mask import as_bytes_view
 
 Buffer = Union[bytes, bytearray, memoryview]
 

@@ -7,10 +7,10 @@ import os
 import struct
 from typing import Any, Iterator, Optional, Tuple, Union
 
-from . import _reasons
-from ._py_mask import TRANSLATE_FROM, as_bytes_view, mask_bytes
-from .enums import Opcode
-from .errors import ProtocolError
+from .. import _reasons
+from ..enums import Opcode
+from ..errors import ProtocolError
+from .mask import TRANSLATE_FROM, as_bytes_view, mask_bytes
 
 Buffer = Union[bytes, bytearray, memoryview]
 

@@ -1,0 +1,1 @@
+"""Parts of the pure-Python codec backend, assembled by ``wsframe._codec_py``."""
