@@ -4,7 +4,8 @@ Server side: :func:`accept` (or :func:`check_request`) on a :class:`Request`
 parsed by :func:`parse_request` or built by a host server. Client side:
 :func:`build_request` then :func:`check_response`. Errors are
 :class:`InvalidHandshake` subclasses carrying the HTTP status and the response
-bytes to send; they never surface as tracebacks from bad input.
+bytes to send; they never surface as tracebacks from bad input. A server
+answering plain HTTP instead builds the response with :func:`build_response`.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .http11 import (
     Headers,
     Request,
     Response,
+    build_response,
     error_response,
     header_tokens,
     parse_request,
@@ -64,6 +66,7 @@ __all__ = [
     "parse_response",
     "serialize_request",
     "serialize_response",
+    "build_response",
     "error_response",
     "header_tokens",
     "ExtensionOffer",

@@ -41,9 +41,11 @@ class InvalidHandshake(WebSocketError):
     """The opening handshake failed; a server answers with :attr:`response`.
 
     Attributes:
-        reason: a short human-readable reason (also the response body).
+        reason: a short human-readable reason (the response body unless
+            ``body`` is given).
         status: the HTTP status a server should answer with.
         headers: extra response headers the status calls for.
+        body: the response body to send instead of the reason, or None.
     """
 
     default_status = 400
@@ -53,18 +55,26 @@ class InvalidHandshake(WebSocketError):
         reason: str,
         status: Optional[int] = None,
         headers: Sequence[Tuple[str, str]] = (),
+        *,
+        body: Optional[bytes] = None,
     ) -> None:
         super().__init__(reason)
         self.reason: str = reason
         self.status: int = self.default_status if status is None else status
         self.headers: List[Tuple[str, str]] = list(headers)
+        self.body: Optional[bytes] = body
 
     @property
     def response(self) -> bytes:
-        """The complete HTTP error response for this error (head and body)."""
+        """The complete HTTP error response for this error (head and body).
+
+        Raises:
+            ValueError: a header, the status or the body cannot be sent
+                (see :func:`~wsframe.handshake.http11.error_response`).
+        """
         from .http11 import error_response  # local import: http11 imports this module
 
-        return error_response(self.status, self.reason, self.headers)
+        return error_response(self.status, self.reason, self.headers, self.body)
 
     def __str__(self) -> str:
         return f"{self.reason} (HTTP {self.status})"

@@ -8,6 +8,7 @@ peer that trickles an endless head is refused (431) instead of buffered.
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .errors import HeadTooLarge, InvalidMessage
@@ -24,6 +25,7 @@ __all__ = [
     "parse_response",
     "serialize_request",
     "serialize_response",
+    "build_response",
     "error_response",
     "header_tokens",
     "validate_header",
@@ -45,17 +47,19 @@ _STATUS_CODE = re.compile(r"[0-9]{3}")
 # Fields that frame a message body (RFC 7230 section 3.3), lower case.
 _BODY_FRAMING = ("content-length", "transfer-encoding")
 
-_REASONS = {
-    101: "Switching Protocols",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    426: "Upgrade Required",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
+# Fields a response built here frames itself: the caller's are dropped.
+_CLOSING_FIELDS = _BODY_FRAMING + ("connection",)
+# Statuses whose responses have no body, so no Content-Length either
+# (RFC 9110 sections 8.6, 15.3.5 and 15.4.5).
+_NO_BODY = (204, 304)
+
+
+def _phrase(status: int, default: str = "Unknown") -> str:
+    """The standard reason phrase of ``status`` (RFC 9110 section 15), or ``default``."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return default
 
 
 def _text(value: Union[str, bytes]) -> str:
@@ -340,7 +344,7 @@ def serialize_response(response: Response) -> bytes:
     """The bytes of a response head followed by its body."""
     if not 100 <= response.status <= 999:
         raise ValueError(f"invalid status code: {response.status}")
-    reason = response.reason or _REASONS.get(response.status, "")
+    reason = response.reason or _phrase(response.status, "")
     if not _VALUE.fullmatch(reason) or "\t" in reason:
         raise ValueError("invalid reason phrase")
     parts = [f"{response.version} {response.status} {reason}\r\n"]
@@ -349,23 +353,73 @@ def serialize_response(response: Response) -> bytes:
     return "".join(parts).encode("latin-1") + response.body
 
 
-def error_response(status: int, reason: str, headers: Iterable[Tuple[str, str]] = ()) -> bytes:
-    """A complete plain-text error response that closes the connection.
+def _closing_response(status: int, headers: Iterable[Tuple[str, str]], body: object, drop: Sequence[str]) -> bytes:
+    """A final response that closes the connection, framed by us.
 
-    The body is ``reason`` (UTF-8) plus a newline; Content-Length makes the
-    response self-delimiting (RFC 7230 section 3.3.2).
+    ``drop`` lists the (lower-case) caller fields to leave out; a
+    ``Connection: close`` is added unless a Connection field is kept.
+    """
+    if not isinstance(status, int) or not 200 <= status <= 999:
+        # A 1xx is interim (RFC 9110 section 15.2): the client would wait for more.
+        raise ValueError(f"a final (non-1xx, 3-digit) status is required, not {status!r}")
+    try:
+        data = memoryview(body).tobytes()  # type: ignore[arg-type]
+    except TypeError:
+        raise ValueError(f"the body must be bytes-like, not {type(body).__name__}") from None
+    fields = [(name, value) for name, value in Headers(headers) if name.lower() not in drop]
+    names = {name.lower() for name, _ in fields}
+    if data and "content-type" not in names:
+        fields.append(("Content-Type", "text/plain; charset=utf-8"))
+    if status not in _NO_BODY:
+        # Content-Length makes the response self-delimiting (RFC 9112 section 6.3).
+        fields.append(("Content-Length", str(len(data))))
+    elif data:
+        raise ValueError(f"a {status} response has no body")
+    if "connection" not in names:
+        fields.append(("Connection", "close"))
+    return serialize_response(Response(status, _phrase(status), fields, body=data))
 
-    The body's framing is ours: a Content-Length or Transfer-Encoding in
-    ``headers`` is dropped, since a second one would make the response
-    ambiguous (RFC 7230 section 3.3.3).
+
+def build_response(status: int, headers: Iterable[Tuple[str, str]] = (), body: bytes = b"") -> bytes:
+    """A complete HTTP/1.1 response that closes the connection, e.g. to answer plain HTTP.
+
+    The reason phrase is the standard one (``Unknown`` for an unregistered
+    status). The caller's fields come first, minus any Content-Length,
+    Transfer-Encoding or Connection: the framing is ours, and a second one
+    would make the response ambiguous (RFC 9112 section 6.3). Then
+    ``Content-Type: text/plain; charset=utf-8`` if the body is not empty and
+    the caller gave no Content-Type, ``Content-Length`` (not for 204 and 304,
+    which have no body) and ``Connection: close``.
+
+    Args:
+        status: a final status, 200 to 999.
+        headers: more response fields (checked against injection).
+        body: the body, any bytes-like object.
 
     Raises:
-        ValueError: a field of ``headers`` has an invalid name or value.
+        ValueError: a 1xx or out-of-range status, a body that is not
+            bytes-like (or not empty for 204 and 304), or a field with an
+            invalid name or value.
     """
-    body = (reason + "\n").encode("utf-8")
-    fields = [(name, value) for name, value in headers if name.lower() not in _BODY_FRAMING]
-    if not any(name.lower() == "connection" for name, _ in fields):
-        fields.append(("Connection", "close"))
-    fields.append(("Content-Type", "text/plain; charset=utf-8"))
-    fields.append(("Content-Length", str(len(body))))
-    return serialize_response(Response(status, _REASONS.get(status, ""), fields, body=body))
+    return _closing_response(status, headers, body, _CLOSING_FIELDS)
+
+
+def error_response(
+    status: int, reason: str, headers: Iterable[Tuple[str, str]] = (), body: Optional[bytes] = None
+) -> bytes:
+    """A complete error response that closes the connection.
+
+    The body is ``body`` when given, else ``reason`` (UTF-8) plus a newline
+    (nothing for 204 and 304). As in :func:`build_response`, the body's
+    framing is ours: a Content-Length or Transfer-Encoding in ``headers`` is
+    dropped, Content-Length is added, and a plain-text Content-Type when the
+    body is not empty and ``headers`` has none. Unlike there, a Connection
+    field in ``headers`` is kept (a 426 sends ``Connection: Upgrade, close``);
+    ``Connection: close`` is added only when there is none.
+
+    Raises:
+        ValueError: as for :func:`build_response`.
+    """
+    if body is None:
+        body = b"" if status in _NO_BODY else (reason + "\n").encode("utf-8")
+    return _closing_response(status, headers, body, _BODY_FRAMING)
