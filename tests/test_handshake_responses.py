@@ -1,12 +1,21 @@
-"""Responses that close the connection: build_response, error_response and InvalidHandshake.response."""
+"""Responses that close the connection (wsframe.handshake.responses).
+
+build_response, error_response and InvalidHandshake.response, and the module
+layout that keeps errors.py and http11.py free of an import cycle.
+"""
 
 from __future__ import annotations
 
 import array
+import ast
+import subprocess
+import sys
+from pathlib import Path
 from typing import Tuple
 
 import pytest
 
+import wsframe.handshake
 from wsframe.handshake import (
     InvalidHandshake,
     InvalidOrigin,
@@ -185,3 +194,22 @@ def test_rejection_with_a_bad_body_fails_when_sent() -> None:
     error = RequestRejected("no", 403, body="text")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="bytes-like"):
         error.response
+
+
+def test_handshake_modules_import_at_the_top_only() -> None:
+    # errors.py once imported http11 inside InvalidHandshake.response (http11
+    # imports errors); responses.py now serves both and imports neither.
+    package = Path(wsframe.handshake.__file__).parent
+    for path in sorted(package.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
+        nested = [n.lineno for n in imports if n not in tree.body]
+        assert nested == [], f"{path.name}: imports below the top level at lines {nested}"
+    responses = ast.parse((package / "responses.py").read_text(encoding="utf-8"))
+    assert [n.module for n in responses.body if isinstance(n, ast.ImportFrom) and n.level] == []
+
+
+def test_errors_alone_in_a_fresh_interpreter() -> None:
+    code = "import wsframe.handshake.errors as e; print(e.RequestRejected('x', 404, body=b'b').response.split()[:3])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.strip() == "[b'HTTP/1.1', b'404', b'Not']"

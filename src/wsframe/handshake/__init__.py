@@ -39,8 +39,6 @@ from .http11 import (
     Headers,
     Request,
     Response,
-    build_response,
-    error_response,
     header_tokens,
     parse_request,
     parse_response,
@@ -48,6 +46,7 @@ from .http11 import (
     serialize_response,
 )
 from .keys import GUID, accept_key, generate_key, is_valid_key
+from .responses import build_response, error_response
 from .server import Accepted, accept, check_request, offered_subprotocols, reject, select_subprotocol
 
 __all__ = [

@@ -11,8 +11,9 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from ..extension import Extension
 from .errors import InvalidHeader, InvalidStatus, InvalidUpgrade, NegotiationError
 from .extensions import ClientExtensionFactory, accept_client_extensions, format_extensions, parse_extensions
-from .http11 import _TOKEN, Request, Response, header_tokens, serialize_request
+from .http11 import Request, Response, header_tokens, serialize_request
 from .keys import accept_key, generate_key
+from .responses import _TOKEN
 
 __all__ = ["ClientRequest", "build_request", "check_response"]
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import List, Optional, Sequence, Tuple
 
 from ..errors import WebSocketError
+from .responses import error_response
 
 __all__ = [
     "InvalidHandshake",
@@ -70,10 +71,8 @@ class InvalidHandshake(WebSocketError):
 
         Raises:
             ValueError: a header, the status or the body cannot be sent
-                (see :func:`~wsframe.handshake.http11.error_response`).
+                (see :func:`~wsframe.handshake.error_response`).
         """
-        from .http11 import error_response  # local import: http11 imports this module
-
         return error_response(self.status, self.reason, self.headers, self.body)
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 
 from ..extension import Extension
 from .errors import InvalidHeader, NegotiationError
-from .http11 import _TOKEN
+from .responses import _TOKEN
 
 __all__ = [
     "ExtensionParams",

@@ -8,10 +8,14 @@ peer that trickles an endless head is refused (431) instead of buffered.
 from __future__ import annotations
 
 import re
-from http import HTTPStatus
 from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .errors import HeadTooLarge, InvalidMessage
+from .responses import _TOKEN, _VALUE, _serialize_fields, _serialize_response, _text
+
+# Response writing lives in .responses (errors imports it too); its public
+# names stay importable from here, where they were first.
+from .responses import build_response, error_response, validate_header
 
 __all__ = [
     "DEFAULT_MAX_HEAD_SIZE",
@@ -37,35 +41,9 @@ DEFAULT_MAX_LINE_SIZE = 8 * 1024
 
 HeaderPairs = Iterable[Tuple[Union[str, bytes], Union[str, bytes]]]
 
-# RFC 7230 section 3.2.6: token = 1*tchar.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
-# RFC 7230 section 3.2: field-value = *( VCHAR / SP / HTAB / obs-text ), trimmed.
-_VALUE = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")
 # RFC 7230 section 3.1.1: request-target; we only need it to be free of CTLs and spaces.
 _TARGET = re.compile(r"[\x21-\x7e]+")
 _STATUS_CODE = re.compile(r"[0-9]{3}")
-# Fields that frame a message body (RFC 7230 section 3.3), lower case.
-_BODY_FRAMING = ("content-length", "transfer-encoding")
-
-# Fields a response built here frames itself: the caller's are dropped.
-_CLOSING_FIELDS = _BODY_FRAMING + ("connection",)
-# Statuses whose responses have no body, so no Content-Length either
-# (RFC 9110 sections 8.6, 15.3.5 and 15.4.5).
-_NO_BODY = (204, 304)
-
-
-def _phrase(status: int, default: str = "Unknown") -> str:
-    """The standard reason phrase of ``status`` (RFC 9110 section 15), or ``default``."""
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return default
-
-
-def _text(value: Union[str, bytes]) -> str:
-    return value.decode("latin-1") if isinstance(value, (bytes, bytearray)) else str(value)
-
-
 class Headers:
     """An ordered, case-insensitive multi-map of header fields.
 
@@ -171,17 +149,6 @@ def header_tokens(values: Iterable[str]) -> List[str]:
             if part:
                 tokens.append(part)
     return tokens
-
-
-def validate_header(name: str, value: str) -> None:
-    """Raise ValueError unless ``name`` is a token and ``value`` has no CR, LF or NUL.
-
-    Guards headers given by an application against response splitting.
-    """
-    if not _TOKEN.fullmatch(name):
-        raise ValueError(f"invalid header name: {name!r}")
-    if not _VALUE.fullmatch(value) or value != value.strip(" \t"):
-        raise ValueError(f"invalid value for header {name}: {value!r}")
 
 
 class HeadReader:
@@ -322,14 +289,6 @@ def parse_response(head: bytes) -> Response:
     return Response(int(code), reason, _parse_fields(lines[1:]), version)
 
 
-def _serialize_fields(headers: Iterable[Tuple[str, str]]) -> List[str]:
-    out = []
-    for name, value in headers:
-        validate_header(name, value)
-        out.append(f"{name}: {value}\r\n")
-    return out
-
-
 def serialize_request(request: Request) -> bytes:
     """The bytes of a request head (fields validated against injection)."""
     if not _TOKEN.fullmatch(request.method) or not _TARGET.fullmatch(request.target):
@@ -342,84 +301,4 @@ def serialize_request(request: Request) -> bytes:
 
 def serialize_response(response: Response) -> bytes:
     """The bytes of a response head followed by its body."""
-    if not 100 <= response.status <= 999:
-        raise ValueError(f"invalid status code: {response.status}")
-    reason = response.reason or _phrase(response.status, "")
-    if not _VALUE.fullmatch(reason) or "\t" in reason:
-        raise ValueError("invalid reason phrase")
-    parts = [f"{response.version} {response.status} {reason}\r\n"]
-    parts += _serialize_fields(response.headers)
-    parts.append("\r\n")
-    return "".join(parts).encode("latin-1") + response.body
-
-
-def _closing_response(status: int, headers: Iterable[Tuple[str, str]], body: object, drop: Sequence[str]) -> bytes:
-    """A final response that closes the connection, framed by us.
-
-    ``drop`` lists the (lower-case) caller fields to leave out; a
-    ``Connection: close`` is added unless a Connection field is kept.
-    """
-    if not isinstance(status, int) or not 200 <= status <= 999:
-        # A 1xx is interim (RFC 9110 section 15.2): the client would wait for more.
-        raise ValueError(f"a final (non-1xx, 3-digit) status is required, not {status!r}")
-    try:
-        data = memoryview(body).tobytes()  # type: ignore[arg-type]
-    except TypeError:
-        raise ValueError(f"the body must be bytes-like, not {type(body).__name__}") from None
-    fields = [(name, value) for name, value in Headers(headers) if name.lower() not in drop]
-    names = {name.lower() for name, _ in fields}
-    if data and "content-type" not in names:
-        fields.append(("Content-Type", "text/plain; charset=utf-8"))
-    if status not in _NO_BODY:
-        # Content-Length makes the response self-delimiting (RFC 9112 section 6.3).
-        fields.append(("Content-Length", str(len(data))))
-    elif data:
-        raise ValueError(f"a {status} response has no body")
-    if "connection" not in names:
-        fields.append(("Connection", "close"))
-    return serialize_response(Response(status, _phrase(status), fields, body=data))
-
-
-def build_response(status: int, headers: Iterable[Tuple[str, str]] = (), body: bytes = b"") -> bytes:
-    """A complete HTTP/1.1 response that closes the connection, e.g. to answer plain HTTP.
-
-    The reason phrase is the standard one (``Unknown`` for an unregistered
-    status). The caller's fields come first, minus any Content-Length,
-    Transfer-Encoding or Connection: the framing is ours, and a second one
-    would make the response ambiguous (RFC 9112 section 6.3). Then
-    ``Content-Type: text/plain; charset=utf-8`` if the body is not empty and
-    the caller gave no Content-Type, ``Content-Length`` (not for 204 and 304,
-    which have no body) and ``Connection: close``.
-
-    Args:
-        status: a final status, 200 to 999.
-        headers: more response fields (checked against injection).
-        body: the body, any bytes-like object.
-
-    Raises:
-        ValueError: a 1xx or out-of-range status, a body that is not
-            bytes-like (or not empty for 204 and 304), or a field with an
-            invalid name or value.
-    """
-    return _closing_response(status, headers, body, _CLOSING_FIELDS)
-
-
-def error_response(
-    status: int, reason: str, headers: Iterable[Tuple[str, str]] = (), body: Optional[bytes] = None
-) -> bytes:
-    """A complete error response that closes the connection.
-
-    The body is ``body`` when given, else ``reason`` (UTF-8) plus a newline
-    (nothing for 204 and 304). As in :func:`build_response`, the body's
-    framing is ours: a Content-Length or Transfer-Encoding in ``headers`` is
-    dropped, Content-Length is added, and a plain-text Content-Type when the
-    body is not empty and ``headers`` has none. Unlike there, a Connection
-    field in ``headers`` is kept (a 426 sends ``Connection: Upgrade, close``);
-    ``Connection: close`` is added only when there is none.
-
-    Raises:
-        ValueError: as for :func:`build_response`.
-    """
-    if body is None:
-        body = b"" if status in _NO_BODY else (reason + "\n").encode("utf-8")
-    return _closing_response(status, headers, body, _BODY_FRAMING)
+    return _serialize_response(response.status, response.reason, response.headers, response.body, response.version)

@@ -16,8 +16,9 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 from ..extension import Extension
 from .errors import InvalidHeader, InvalidMessage, InvalidOrigin, InvalidUpgrade, InvalidVersion
 from .extensions import ServerExtensionFactory, format_extensions, negotiate_server_extensions, parse_extensions
-from .http11 import Request, Response, error_response, header_tokens, serialize_response, validate_header
+from .http11 import Request, Response, header_tokens, serialize_response
 from .keys import accept_key, is_valid_key
+from .responses import error_response, validate_header
 
 # A Content-Length that announces no body: "0", "00", ...
 _ZERO = re.compile(r"0+")
