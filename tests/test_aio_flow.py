@@ -38,7 +38,7 @@ def test_slow_reader_pauses_and_resumes_reading():
             async with connect(f"ws://127.0.0.1:{server.port}/", max_queue=8) as ws:
                 await wait_until(lambda: ws._reading_paused, "reading paused")
                 assert not ws._transport.is_reading()
-                assert len(ws._messages) >= 8
+                assert len(ws._queue) >= 8
                 got = [await ws.recv() for _ in range(count)]
                 assert got == [f"message {i}" for i in range(count)]
                 assert not ws._reading_paused

@@ -28,8 +28,8 @@ from wsframe import (
     ProtocolViolation,
     State,
     TextMessage,
-    broadcast,
-    broadcast_to,
+    encode_broadcast,
+    queue_broadcast,
     encode_frame,
 )
 from wsframe.handshake import (
@@ -326,11 +326,11 @@ def test_data_to_send_list() -> None:
 
 
 def test_broadcast() -> None:
-    frame = broadcast("hi")
-    assert frame == b"\x81\x02hi" and broadcast(b"\x00") == b"\x82\x01\x00"
+    frame = encode_broadcast("hi")
+    assert frame == b"\x81\x02hi" and encode_broadcast(b"\x00") == b"\x82\x01\x00"
     pairs = [pair() for _ in range(3)]
     pairs[2][1].close()
-    assert broadcast_to([s for _, s in pairs], "news") == 2
+    assert queue_broadcast([s for _, s in pairs], "news") == 2
     for client, server in pairs[:2]:
         assert transfer(server, client) == [TextMessage("news")]
     with pytest.raises(InvalidState):
@@ -604,7 +604,7 @@ def test_only_one_extension() -> None:
 
 
 def test_public_names() -> None:
-    for name in ("Connection", "State", "broadcast", "TextMessage", "Closed", "Extension", "handshake"):
+    for name in ("Connection", "State", "encode_broadcast", "TextMessage", "Closed", "Extension", "handshake"):
         assert name in wsframe.__all__
 
 

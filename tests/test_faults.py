@@ -289,7 +289,7 @@ def test_slow_reader_memory_bounded(logs: pytest.LogCaptureFixture) -> None:
                 for conn in server.connections:
                     transport = conn._transport
                     buffered = transport.get_write_buffer_size() if transport is not None else 0
-                    worst = max(worst, (buffered, len(conn._messages)))
+                    worst = max(worst, (buffered, len(conn._queue)))
             assert stalled >= 10, "the server never applied back-pressure"
             # Server write buffer: the limit plus the message that crossed it;
             # queue: max_queue plus what one read can hold.

@@ -31,7 +31,7 @@ DEFAULT_MAX_FRAGMENTS = _codec.DEFAULT_MAX_FRAGMENTS
 
 # The sans-I/O connection and its events (after the codec names it uses).
 from . import events, handshake  # noqa: E402
-from .broadcast import broadcast, broadcast_to  # noqa: E402
+from .broadcast import encode_broadcast, queue_broadcast  # noqa: E402
 from .connection import Connection, InvalidState, State  # noqa: E402
 from .events import (  # noqa: E402
     BinaryMessage,
@@ -80,8 +80,8 @@ __all__ = [
     "State",
     "InvalidState",
     "Extension",
-    "broadcast",
-    "broadcast_to",
+    "encode_broadcast",
+    "queue_broadcast",
     "events",
     "handshake",
     "HandshakeRequest",

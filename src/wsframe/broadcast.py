@@ -1,4 +1,7 @@
-"""Encode a server message once, send the same bytes to many connections.
+"""Encode a server message once, queue the same bytes on many connections.
+
+:func:`encode_broadcast` only encodes; :func:`queue_broadcast` queues the
+frame on sans-I/O connections (``wsframe.aio.broadcast`` sends it).
 
 Server frames are unmasked (RFC 6455 section 5.1), so one encoding fits every
 client; only the copy into each transport remains per connection.
@@ -14,10 +17,10 @@ from .enums import Opcode
 if TYPE_CHECKING:  # pragma: no cover
     from .connection import Connection
 
-__all__ = ["broadcast", "broadcast_to"]
+__all__ = ["encode_broadcast", "queue_broadcast"]
 
 
-def broadcast(message: Union[str, bytes, bytearray, memoryview]) -> bytes:
+def encode_broadcast(message: Union[str, bytes, bytearray, memoryview]) -> bytes:
     """One unmasked frame for ``message``: TEXT for str, BINARY for bytes.
 
     Hand the result to :meth:`wsframe.Connection.send_prepared` of each
@@ -30,14 +33,14 @@ def broadcast(message: Union[str, bytes, bytearray, memoryview]) -> bytes:
     return _codec.encode_frame(Opcode.BINARY, message)
 
 
-def broadcast_to(connections: Iterable["Connection"], message: Union[str, bytes, bytearray, memoryview]) -> int:
+def queue_broadcast(connections: Iterable["Connection"], message: Union[str, bytes, bytearray, memoryview]) -> int:
     """Queue ``message``, encoded once, on every OPEN server connection.
 
     Connections that are not OPEN are skipped. Returns how many got it.
     """
     from .connection import State
 
-    frame = broadcast(message)
+    frame = encode_broadcast(message)
     count = 0
     for connection in connections:
         if connection.state is State.OPEN:

@@ -3,8 +3,11 @@
 :class:`Connection` does no I/O. A host server (asyncio, trio, threads,
 gevent) feeds it what it reads with :meth:`~Connection.receive_data` and
 :meth:`~Connection.receive_eof`, handles :meth:`~Connection.events`, and writes
-:meth:`~Connection.data_to_send`. It can run the opening handshake itself
-(RFC 6455 section 4) or start OPEN when the host did the handshake.
+:meth:`~Connection.data_to_send`. It is the one place where protocol
+decisions are made: the opening handshake (RFC 6455 section 4) and its
+application hook, masking, pongs and their cap, failing the connection (at
+once, or after the messages received before the error), limits, and the
+memory budget of decoded messages. A host only moves bytes and events.
 
 Framing is the compiled :class:`wsframe.FrameParser` (or its pure twin); per
 message the Python work here is one event object.
@@ -12,8 +15,9 @@ message the Python work here is one event object.
 
 from __future__ import annotations
 
+import collections
 import enum
-from typing import Any, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Deque, Iterable, List, Optional, Sequence, Tuple, Union, cast
 
 from . import events as ev
 from ._backend import codec as _codec
@@ -32,12 +36,14 @@ from .handshake.http11 import (
     HeadReader,
     Request,
     Response,
+    build_response,
     parse_request,
     parse_response,
+    serialize_response,
     validate_header,
 )
 
-__all__ = ["Connection", "State", "InvalidState"]
+__all__ = ["Connection", "State", "InvalidState", "MAX_QUEUED_PONGS", "DEFAULT_MAX_QUEUE_BYTES", "MESSAGE_OVERHEAD"]
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -49,6 +55,15 @@ _validate_utf8 = _codec.validate_utf8
 #: Automatic pongs queued between two drains of the output before a new
 #: ping replaces the latest of them (see Connection._queue_pong).
 MAX_QUEUED_PONGS = 32
+#: Default budget of decoded message bytes held for the application.
+DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024
+#: What one message costs in the budget on top of its payload: the Python
+#: objects around it (event, str or bytes header, queue slot), so a flood
+#: of tiny messages is bounded too.
+MESSAGE_OVERHEAD = 80
+#: Input is handed to the parser in slices of this size when the budget is
+#: in force, so one big read never turns into more messages than it allows.
+RECEIVE_SLICE = 64 * 1024
 
 # Plain ints for the dispatch in _process (the parser hands out Opcode members,
 # which compare equal to them).
@@ -93,8 +108,10 @@ class Connection:
         origins: (server) the Origin allow-list, None to allow any; put None
             in the list to allow requests without Origin.
         auto_accept: (server) accept valid requests at once (default); when
-            False a :class:`~wsframe.events.HandshakeRequest` event waits for
-            :meth:`accept` or :meth:`reject`.
+            False a :class:`~wsframe.events.HandshakeRequest` event comes for
+            every request head that parses, valid upgrade or not, and waits
+            for :meth:`accept`, :meth:`reject`, :meth:`respond` or
+            :meth:`send_response`.
         subprotocol: (``state=OPEN``) the subprotocol in use.
         extensions: (``state=OPEN``) the runtime extensions in use (at most one).
         max_frame_size: largest frame payload accepted (1009 above it).
@@ -106,6 +123,22 @@ class Connection:
         text_as_bytes: deliver text messages as validated UTF-8 ``bytes``
             instead of ``str``.
         auto_pong: answer pings with pongs automatically (default).
+        max_queue_bytes: the memory budget: decoded message bytes (plus
+            ``MESSAGE_OVERHEAD`` per message) that input is turned into before
+            the connection stops decoding and keeps the rest as raw input
+            (see :attr:`receiving_paused`). Without ``track_delivery`` it
+            bounds what one :meth:`events` batch holds.
+        track_delivery: the host reports each message its application has
+            taken with :meth:`delivered`; the budget then covers the host's
+            own message queue too, and :attr:`receiving_paused` tells it when
+            to stop reading.
+        defer_failure: after a protocol error, hold the close frame until the
+            host has delivered the messages received before the error (and
+            the application has perhaps answered them): it goes out with the
+            next :meth:`data_to_send` once none is left undelivered, or at
+            :meth:`fail_now`. Input is ignored meanwhile; the state stays
+            OPEN until the close frame is queued, so nothing is sent after
+            CLOSED.
 
     Raises:
         ValueError: an unknown role, a client without ``host``, more than
@@ -137,16 +170,25 @@ class Connection:
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
         text_as_bytes: bool = False,
         auto_pong: bool = True,
+        max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
+        track_delivery: bool = False,
+        defer_failure: bool = False,
     ) -> None:
         if role not in ("server", "client"):
             raise ValueError(f"role must be 'server' or 'client', not {role!r}")
         state = State(state)
         if state not in (State.CONNECTING, State.OPEN):
             raise ValueError("a connection starts CONNECTING or OPEN")
+        if not isinstance(max_queue_bytes, int) or isinstance(max_queue_bytes, bool):
+            raise TypeError("max_queue_bytes must be an integer")
+        if max_queue_bytes < 1:
+            raise ValueError("max_queue_bytes must be at least 1")
         self._role = role
         self._is_server = role == "server"
-        self._mask: Optional[bool] = None if self._is_server else True  # RFC 6455 5.3: clients mask
+        # RFC 6455 section 5.3: clients mask every frame with a fresh key.
+        self._mask: Optional[bool] = None if self._is_server else True
         self._state = State.CONNECTING
+        self._plain = False  # OPEN without an extension: the fast send path
         self._subprotocols = list(subprotocols)
         self._extension_factories = list(extension_factories)
         self._extra_headers = list(extra_headers)
@@ -159,6 +201,10 @@ class Connection:
         self._max_fragments = max_fragments
         self._text_as_bytes = text_as_bytes
         self._auto_pong = auto_pong
+        self._max_queue_bytes = max_queue_bytes
+        self._track_delivery = track_delivery
+        self._defer_failure = defer_failure
+        self._busy = False  # receive_data running: a second thread gets RuntimeError
 
         self._out: List[bytes] = []
         # Auto pongs queued since the host last drained _out, and the latest
@@ -167,13 +213,26 @@ class Connection:
         self._pong: Optional[bytes] = None
         self._pong_index = -1
         self._events: List[ev.Event] = []
+        # The memory budget: cost of the messages decoded and not yet
+        # delivered, and what waits undecoded while it is spent.
+        self._queued_bytes = 0
+        self._frame_backlog: Deque[Any] = collections.deque()
+        self._input_backlog: Optional[bytearray] = None
+        self._backlog_error: Optional[ProtocolError] = None
+        self._eof_after_backlog = False
+        # A protocol error whose close frame waits (defer_failure).
+        self._failure: Optional[ProtocolError] = None
+
         self._parser: Optional[_codec.FrameParser] = None
         self._extension: Optional[Extension] = None
         self._subprotocol: Optional[str] = None
         self._request: Optional[Request] = None
+        self._request_error: Optional[InvalidHandshake] = None
         self._response: Optional[Response] = None
+        self._prepared: Optional[_server.Accepted] = None
+        self._error_response: Optional[Response] = None  # prepare_accept's answer to an invalid request
         self._client_request: Optional[_client.ClientRequest] = None
-        self._pending: Optional[bytearray] = None  # bytes after a request awaiting accept()
+        self._pending: Optional[bytearray] = None  # bytes after a request awaiting the host's answer
         self._ignore_input = False  # after the peer's close, a failure or EOF
         self._close_sent: Optional[Tuple[int, str]] = None
         self._close_received: Optional[Tuple[int, str]] = None
@@ -202,7 +261,7 @@ class Connection:
                 target,
                 subprotocols=self._subprotocols,
                 origin=origin,
-                extensions=self._extension_factories,  # type: ignore[arg-type]
+                extensions=cast(List[ClientExtensionFactory], self._extension_factories),
                 extra_headers=self._extra_headers,
             )
             self._request = self._client_request.request
@@ -215,10 +274,10 @@ class Connection:
         *,
         subprotocol: Optional[str] = None,
         extensions: Sequence[Extension] = (),
-        **options: object,
+        **options: Any,
     ) -> "Connection":
         """A connection already OPEN, for a host server that did the handshake."""
-        return cls(role, state=State.OPEN, subprotocol=subprotocol, extensions=extensions, **options)  # type: ignore[arg-type]
+        return cls(role, state=State.OPEN, subprotocol=subprotocol, extensions=extensions, **options)
 
     def __repr__(self) -> str:
         return f"<Connection {self._role} {self._state.name} subprotocol={self._subprotocol!r}>"
@@ -252,7 +311,8 @@ class Connection:
 
     @property
     def response(self) -> Optional[Response]:
-        """(client) The server's handshake response, once received."""
+        """The handshake response: the server's on a client, ours on a server
+        once it is queued (the 101 or the HTTP answer)."""
         return self._response
 
     @property
@@ -277,52 +337,99 @@ class Connection:
         """
         return self._should_close
 
+    @property
+    def receiving_paused(self) -> bool:
+        """The memory budget is spent: stop reading until this is False again.
+
+        Input that arrived beyond the budget waits undecoded (raw frames, as
+        compressed as they came); :meth:`events` decodes more of it once the
+        budget has room (without ``track_delivery``, every :meth:`events`
+        call frees it; with it, :meth:`delivered` does). A host that keeps
+        feeding while paused keeps the order of everything but makes the raw
+        backlog grow: obeying this flag is what bounds memory.
+        """
+        return (
+            self._input_backlog is not None
+            or bool(self._frame_backlog)
+            or self._backlog_error is not None
+            or self._queued_bytes >= self._max_queue_bytes
+        )
+
+    @property
+    def queued_bytes(self) -> int:
+        """The budget spent now: decoded, undelivered message bytes plus
+        ``MESSAGE_OVERHEAD`` per message."""
+        return self._queued_bytes
+
+    @property
+    def failure_pending(self) -> bool:
+        """(``defer_failure``) A protocol error's close frame is held back."""
+        return self._failure is not None
+
     # ---- input -------------------------------------------------------------------
 
     def receive_data(self, data: Buffer) -> None:
-        """Feed bytes read from the transport; then call :meth:`events`."""
-        if self._ignore_input:
-            return
-        if self._parser is not None:
-            # The hot path: one parser call, one event per message.
-            try:
-                frames = self._parser.feed(data)
-            except ProtocolError as exc:
-                self._process(exc.frames)
-                if not self._ignore_input:
-                    self._fail(exc)
+        """Feed bytes read from the transport; then call :meth:`events`.
+
+        Raises:
+            RuntimeError: another thread is inside this connection's
+                ``receive_data`` (one thread at a time per connection).
+        """
+        if self._busy:
+            raise RuntimeError("this Connection is already receiving in another thread")
+        self._busy = True
+        try:
+            if self._ignore_input:
                 return
-            self._process(frames)
-        elif self._pending is not None:
-            self._pending += data
-            if len(self._pending) > self._head.max_head_size:
-                self._reject(InvalidMessage("data sent before the handshake response"))
-        else:
-            self._receive_head(data)
+            if self._parser is not None:
+                if self.receiving_paused and (self._input_backlog is not None or self._frame_backlog):
+                    # The host did not obey receiving_paused: keep the order.
+                    self._hold_input(data)
+                else:
+                    self._feed(data)
+            elif self._pending is not None:
+                self._pending += data
+                if len(self._pending) > self._head.max_head_size:
+                    self._reject(InvalidMessage("data sent before the handshake response"))
+            else:
+                self._receive_head(data)
+        finally:
+            self._busy = False
 
     def receive_eof(self) -> None:
         """The peer closed its side of the transport (or the transport died)."""
         if self._eof:
             return
         self._eof = True
-        self._should_close = True
-        if self._closed is not None:
+        if self._failure is not None:
+            return  # the held close frame still goes out (fail_now / data_to_send)
+        if self._backlog_pending():
+            self._eof_after_backlog = True  # after the messages that came before it
             return
-        self._ignore_input = True
-        error: Optional[Exception] = None
-        if self._parser is not None and self._close_received is None:
-            try:
-                self._parser.feed_eof()
-            except ProtocolError as exc:
-                error = exc
-        # RFC 6455 section 7.1.5: closed without a close frame is 1006.
-        self._finish(CloseCode.ABNORMAL_CLOSURE, "", clean=False, error=error)
+        self._receive_eof_now()
 
     def events(self) -> List[ev.Event]:
-        """The events since the last call, in order (the list is handed over)."""
+        """The events since the last call, in order (the list is handed over).
+
+        Input held back by the memory budget is decoded here, a budget's
+        worth at a time, when no other event is waiting.
+        """
+        if not self._events and self._backlog_pending() and self._queued_bytes < self._max_queue_bytes:
+            self._drain_backlog()
         events = self._events
         self._events = []
+        if not self._track_delivery:
+            self._queued_bytes = 0
         return events
+
+    def delivered(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
+        """(``track_delivery``) The application took ``message``: free its budget.
+
+        Pass the message object as the event carried it.
+        """
+        cost = len(message) + MESSAGE_OVERHEAD
+        queued = self._queued_bytes - cost
+        self._queued_bytes = queued if queued > 0 else 0
 
     # ---- output ------------------------------------------------------------------
 
@@ -333,8 +440,11 @@ class Connection:
         :meth:`receive_data` and send. What waits is what the application
         sent plus our answers (close, pongs); past MAX_QUEUED_PONGS undrained
         pongs, a new ping's pong replaces the latest (RFC 6455 5.5.3), so a
-        ping flood cannot grow it.
+        ping flood cannot grow it (a host whose transport is paused simply
+        stops taking output, and this cap holds).
         """
+        if self._failure is not None and self._delivered_all():
+            self._release_failure()
         out = self._out
         if not out:
             return b""
@@ -344,6 +454,8 @@ class Connection:
 
     def data_to_send_list(self) -> List[bytes]:
         """Everything queued, as a list of chunks for a writev-style transport."""
+        if self._failure is not None and self._delivered_all():
+            self._release_failure()
         out = self._out
         self._out = []
         self._pongs_queued = 0
@@ -353,6 +465,9 @@ class Connection:
 
     def accept(self, subprotocol: Optional[str] = None, extra_headers: Iterable[Tuple[str, str]] = ()) -> None:
         """(server) Accept the pending :class:`~wsframe.events.HandshakeRequest`.
+
+        An invalid request (the event's ``error``) is refused with that
+        error's response instead.
 
         Args:
             subprotocol: one the client offered, or None to select from the
@@ -364,26 +479,115 @@ class Connection:
             ValueError: a subprotocol the client did not offer, or a bad
                 header; the request stays pending.
         """
-        if self._pending is None or self._request is None:
-            raise InvalidState("no handshake request is waiting for accept()")
-        # The request stays pending until _accept has checked the arguments:
-        # after a ValueError the application may call accept() or reject() again.
-        self._accept(self._request, bytes(self._pending), subprotocol, list(extra_headers))
+        response = self.prepare_accept(subprotocol, extra_headers)
+        self.send_response(response)
 
-    def reject(self, status: int = 403, reason: str = "", headers: Iterable[Tuple[str, str]] = ()) -> None:
+    def prepare_accept(
+        self, subprotocol: Optional[str] = None, extra_headers: Iterable[Tuple[str, str]] = ()
+    ) -> Response:
+        """(server) Negotiate and build the response :meth:`accept` would send,
+        without sending it: a 101, or the error response of an invalid request.
+
+        The host may add or change header fields of the returned response
+        (a ``process_response`` hook) and then pass it, or another response,
+        to :meth:`send_response`.
+
+        Raises:
+            InvalidState: no request is waiting.
+            ValueError: a subprotocol the client did not offer, or a bad header.
+        """
+        request = self._waiting_request("prepare_accept")
+        if self._request_error is None:
+            try:
+                accepted = _server.accept(
+                    request,
+                    subprotocols=self._subprotocols,
+                    origins=self._origins,
+                    extensions=cast(List[ServerExtensionFactory], self._extension_factories),
+                    extra_headers=self._extra_headers + list(extra_headers),
+                    subprotocol=subprotocol,
+                    max_extensions=1,  # one runtime extension per connection (_open)
+                )
+            except InvalidHandshake as exc:
+                self._request_error = exc
+            else:
+                self._prepared = accepted
+                return Response(101, "Switching Protocols", list(accepted.headers))
+        error = self._request_error
+        assert error is not None
+        response = Response(error.status, "", list(error.headers), body=error.reason.encode("utf-8", "replace"))
+        self._error_response = response
+        return response
+
+    def send_response(self, response: Response) -> None:
+        """(server) Answer the pending request with ``response``.
+
+        A 101 from :meth:`prepare_accept` (its fields possibly changed) opens
+        the connection with what was negotiated; any other status answers
+        plain HTTP and closes. A response from :meth:`prepare_accept` for an
+        invalid request refuses it as the request's error.
+
+        Raises:
+            InvalidState: no request is waiting, or a 101 that
+                :meth:`prepare_accept` did not negotiate.
+            ValueError: a 1xx status other than 101, or a bad header; the
+                request stays pending.
+        """
+        request = self._waiting_request("send_response")
+        if response.status == 101:
+            accepted = self._prepared
+            if accepted is None:
+                raise InvalidState("a 101 response needs prepare_accept() first")
+            for name, value in response.headers:
+                validate_header(name, value)
+            head = serialize_response(Response(101, response.reason or "Switching Protocols", response.headers))
+            self._prepared = None
+            self._accept(request, accepted, response, head)
+            return
+        error = self._request_error
+        if error is not None and response is self._error_response:
+            self._reject(error)  # prepare_accept's answer to an invalid request, as it is
+            return
+        data = build_response(response.status, response.headers, response.body)
+        self._reject(RequestRejected(response.reason or "request answered over HTTP", response.status), data)
+
+    def reject(
+        self,
+        status: int = 403,
+        reason: str = "",
+        headers: Iterable[Tuple[str, str]] = (),
+        body: Optional[bytes] = None,
+    ) -> None:
         """(server) Refuse the pending request with an HTTP error response.
+
+        Args:
+            status: a final status (200-999).
+            reason: a short reason, also the body unless ``body`` is given.
+            headers: more response fields.
+            body: the response body (default: ``reason`` as text).
 
         Raises:
             InvalidState: no request is waiting.
             ValueError: a 1xx status or an invalid header; the request
                 stays pending.
         """
-        if self._pending is None:
-            raise InvalidState("no handshake request is waiting for reject()")
+        self._waiting_request("reject")
         if not 200 <= status <= 999:
             raise ValueError("reject() needs a final (non-1xx) status")
-        error = RequestRejected(reason or "request refused", status, list(headers))
-        self._reject(error)  # ValueError for a bad header, with nothing changed
+        error = RequestRejected(reason or "request refused", status, list(headers), body=body)
+        data = error.response  # ValueError for a bad header, with nothing changed
+        self._reject(error, data)
+
+    def respond(self, status: int, headers: Iterable[Tuple[str, str]] = (), body: bytes = b"") -> None:
+        """(server) Answer the pending request with plain HTTP (a page, a
+        redirect, a health check) and close.
+
+        Raises:
+            InvalidState: no request is waiting.
+            ValueError: a 1xx status or an invalid header; the request
+                stays pending.
+        """
+        self.send_response(Response(status, "", list(headers), body=bytes(body)))
 
     # ---- sending -----------------------------------------------------------------
 
@@ -398,6 +602,10 @@ class Connection:
             InvalidState: the connection is not OPEN.
             ValueError: bytes that are not UTF-8, a fragment_size below 1.
         """
+        if self._plain and fragment_size is None and type(data) is str:
+            # The fast path: one frame, one allocation, no extension.
+            self._out.append(_encode_frame(_TEXT, data.encode("utf-8"), mask=self._mask))
+            return
         if isinstance(data, str):
             payload = data.encode("utf-8")
         else:
@@ -408,6 +616,9 @@ class Connection:
 
     def send_binary(self, data: Buffer, fragment_size: Optional[int] = None) -> None:
         """Queue a binary message, optionally split into frames of ``fragment_size``."""
+        if self._plain and fragment_size is None and type(data) is bytes:
+            self._out.append(_encode_frame(_BINARY, data, mask=self._mask))
+            return
         self._send_message(Opcode.BINARY, data, fragment_size)
 
     def send_ping(self, data: Buffer = b"") -> None:
@@ -419,7 +630,8 @@ class Connection:
         self._send_control(Opcode.PONG, data)
 
     def send_prepared(self, frame: bytes) -> None:
-        """(server) Queue a frame encoded beforehand, e.g. by :func:`wsframe.broadcast`.
+        """(server) Queue a frame encoded beforehand, e.g. by
+        :func:`wsframe.encode_broadcast`.
 
         The bytes go out as they are: they must be one or more complete,
         unmasked server frames.
@@ -435,6 +647,8 @@ class Connection:
         Sends a close frame with ``code`` and ``reason`` (no payload when code
         is None). A no-op when a close frame was already sent or the
         connection is closed; during the opening handshake, just abandons it.
+        With a failure pending (``defer_failure``), sends the failure's close
+        frame instead.
 
         Raises:
             ValueError: 1005, 1006, 1015 or another code not allowed on the
@@ -447,13 +661,26 @@ class Connection:
             self._should_close = True
             self._finish(CloseCode.ABNORMAL_CLOSURE, "", clean=False)
             return
+        if self._failure is not None:
+            self._release_failure()
+            return
         if self._close_sent is not None or self._state is State.CLOSED:
             return
-        self._out.append(_encode_frame(Opcode.CLOSE, payload, mask=self._mask))
+        self._out.append(_encode_frame(_CLOSE, payload, mask=self._mask))
         self._close_sent = (CloseCode.NO_STATUS_RCVD if code is None else int(code), reason)
-        self._state = State.CLOSING
+        self._set_state(State.CLOSING)
 
-    # ---- internals ---------------------------------------------------------------
+    def fail_now(self) -> None:
+        """(``defer_failure``) Queue the held close frame now, e.g. when the
+        host's wait for the application ran out. A no-op without one."""
+        if self._failure is not None:
+            self._release_failure()
+
+    # ---- internals: state and sending --------------------------------------------
+
+    def _set_state(self, state: State) -> None:
+        self._state = state
+        self._plain = state is State.OPEN and self._extension is None
 
     def _check_open(self) -> None:
         if self._state is not State.OPEN:
@@ -512,57 +739,154 @@ class Connection:
             validate_utf8=self._extension is None,
             rsv_allowed=(rsv1, False, False),
         )
-        self._state = State.OPEN
+        self._set_state(State.OPEN)
+
+    # ---- internals: input and the memory budget -------------------------------------
+
+    def _feed(self, data: Buffer) -> None:
+        """Parse ``data``, a slice at a time once it is big, stopping when the
+        budget is spent (the rest is kept raw in the input backlog)."""
+        size = len(data)
+        if size <= RECEIVE_SLICE:
+            self._feed_slice(data)
+            return
+        view = memoryview(data)
+        start = 0
+        while start < size:
+            if self._ignore_input or self._failure is not None:
+                return
+            if self.receiving_paused:
+                self._hold_input(view[start:])
+                return
+            self._feed_slice(view[start : start + RECEIVE_SLICE])
+            start += RECEIVE_SLICE
+
+    def _feed_slice(self, data: Buffer) -> None:
+        assert self._parser is not None
+        try:
+            frames = self._parser.feed(data)
+        except ProtocolError as exc:
+            self._process(exc.frames)
+            if self._frame_backlog:
+                self._backlog_error = exc  # after the frames that came before it
+            elif not self._ignore_input and self._failure is None:
+                self._on_error(exc)
+            return
+        self._process(frames)
+
+    def _hold_input(self, data: Buffer) -> None:
+        if self._input_backlog is None:
+            self._input_backlog = bytearray(data)
+        else:
+            self._input_backlog += data
+
+    def _backlog_pending(self) -> bool:
+        return bool(self._frame_backlog) or self._input_backlog is not None or self._backlog_error is not None
+
+    def _drain_backlog(self) -> None:
+        """Decode held-back input while the budget has room, in arrival order."""
+        frames = self._frame_backlog
+        while frames:
+            if self._ignore_input or self._failure is not None:
+                frames.clear()
+                break
+            if self._queued_bytes >= self._max_queue_bytes:
+                return
+            self._process_frame(frames.popleft())
+        error, self._backlog_error = self._backlog_error, None
+        if error is not None:
+            if not self._ignore_input and self._failure is None:
+                self._on_error(error)
+            self._input_backlog = None
+        data, self._input_backlog = self._input_backlog, None
+        if data is not None and not self._ignore_input and self._failure is None:
+            self._feed(data)
+        if self._eof_after_backlog and not self._backlog_pending():
+            self._eof_after_backlog = False
+            self._receive_eof_now()
+
+    def _receive_eof_now(self) -> None:
+        self._should_close = True
+        if self._closed is not None:
+            return
+        self._ignore_input = True
+        error: Optional[Exception] = None
+        if self._parser is not None and self._close_received is None:
+            try:
+                self._parser.feed_eof()
+            except ProtocolError as exc:
+                error = exc
+        # RFC 6455 section 7.1.5: closed without a close frame is 1006.
+        self._finish(CloseCode.ABNORMAL_CLOSURE, "", clean=False, error=error)
 
     def _process(self, frames: List[Any]) -> None:
         """Turn parsed frames into events; stops at the peer's close frame."""
         if self._extension is None and not self._text_as_bytes:
-            # The hot path: no extension, text as str. One event per message.
+            # The hot path: no extension, text as str. One event per message;
+            # the payloads exist already, so they are all delivered and
+            # counted (the slicing in _feed bounds how many there are).
             append = self._events.append
             text_message = ev.TextMessage
             binary_message = ev.BinaryMessage
+            cost = 0
             for index, frame in enumerate(frames):
                 opcode = frame.opcode
                 if opcode == _TEXT:
-                    append(text_message(frame.payload.decode()))
+                    message: Any = frame.payload.decode()
+                    append(text_message(message))
                 elif opcode == _BINARY:
-                    append(binary_message(frame.payload))
+                    message = frame.payload
+                    append(binary_message(message))
                 else:
                     # Control frames are rare: take the general path from here.
-                    self._process_general(frames[index:])
+                    self._queued_bytes += cost
+                    self._process_general(frames, index)
                     return
+                cost += len(message) + MESSAGE_OVERHEAD
+            self._queued_bytes += cost
         else:
-            self._process_general(frames)
+            self._process_general(frames, 0)
 
-    def _process_general(self, frames: List[Any]) -> None:
-        """:meth:`_process` for every case: extensions, bytes text, control frames."""
+    def _process_general(self, frames: List[Any], start: int) -> None:
+        """:meth:`_process` for every case: extensions, bytes text, control
+        frames; stops decoding when the budget is spent."""
+        for index in range(start, len(frames)):
+            if self._ignore_input or self._failure is not None:
+                return
+            if self._queued_bytes >= self._max_queue_bytes:
+                self._frame_backlog.extend(frames[index:])
+                return
+            self._process_frame(frames[index])
+
+    def _process_frame(self, frame: Any) -> None:
+        """One parsed frame (a whole data message, or a control frame)."""
         events = self._events
         extension = self._extension
-        for frame in frames:
-            opcode = frame.opcode
-            try:
-                if opcode == _TEXT:
-                    if extension is None:
-                        events.append(ev.TextMessage(frame.payload if self._text_as_bytes else frame.payload.decode()))
-                    else:
-                        events.append(ev.TextMessage(self._decoded_text(frame)))
-                elif opcode == _BINARY:
-                    payload = frame.payload
-                    if extension is not None and frame.rsv1:
-                        payload = extension.decode_message(Opcode.BINARY, payload, self._max_message_size)
-                    events.append(ev.BinaryMessage(payload))
-                elif opcode == _PING:
-                    if self._auto_pong and self._state is State.OPEN:
-                        self._queue_pong(frame.payload)
-                    events.append(ev.Ping(frame.payload))
-                elif opcode == _PONG:
-                    events.append(ev.Pong(frame.payload))
-                elif opcode == _CLOSE:
-                    self._on_close(frame.payload)
-                    return
-            except ProtocolError as exc:
-                self._fail(exc)
-                return
+        opcode = frame.opcode
+        try:
+            if opcode == _TEXT:
+                if extension is None:
+                    text: Union[str, bytes] = frame.payload if self._text_as_bytes else frame.payload.decode()
+                else:
+                    text = self._decoded_text(frame)
+                events.append(ev.TextMessage(text))
+                self._queued_bytes += len(text) + MESSAGE_OVERHEAD
+            elif opcode == _BINARY:
+                payload = frame.payload
+                if extension is not None and frame.rsv1:
+                    payload = extension.decode_message(Opcode.BINARY, payload, self._max_message_size)
+                events.append(ev.BinaryMessage(payload))
+                self._queued_bytes += len(payload) + MESSAGE_OVERHEAD
+            elif opcode == _PING:
+                if self._auto_pong and self._state is State.OPEN and self._close_sent is None:
+                    self._queue_pong(frame.payload)
+                events.append(ev.Ping(frame.payload))
+            elif opcode == _PONG:
+                events.append(ev.Pong(frame.payload))
+            elif opcode == _CLOSE:
+                self._on_close(frame.payload)
+        except ProtocolError as exc:
+            self._on_error(exc)
 
     def _queue_pong(self, payload: bytes) -> None:
         """Answer a ping; past a cap of undrained pongs, replace the latest.
@@ -572,9 +896,9 @@ class Connection:
         :meth:`data_to_send` (Autobahn 2.10 expects all 10 of a burst
         answered); beyond that, 5.5.3 lets an endpoint answer only the most
         recent ping, so a ping flood from a peer whose host does not drain
-        cannot grow the output without bound.
+        (its transport is paused) cannot grow the output without bound.
         """
-        pong = _encode_frame(Opcode.PONG, payload, mask=self._mask)
+        pong = _encode_frame(_PONG, payload, mask=self._mask)
         out = self._out
         index = self._pong_index
         if self._pongs_queued >= MAX_QUEUED_PONGS and 0 <= index < len(out) and out[index] is self._pong:
@@ -585,11 +909,12 @@ class Connection:
             out.append(pong)
         self._pong = pong
 
-    def _decoded_text(self, frame: object) -> Union[str, bytes]:
+    def _decoded_text(self, frame: Any) -> Union[str, bytes]:
         """Text of a message when an extension is active: decode, then validate."""
-        payload: bytes = frame.payload  # type: ignore[attr-defined]
-        if frame.rsv1:  # type: ignore[attr-defined]
-            payload = self._extension.decode_message(Opcode.TEXT, payload, self._max_message_size)  # type: ignore[union-attr]
+        payload: bytes = frame.payload
+        if frame.rsv1:
+            assert self._extension is not None
+            payload = self._extension.decode_message(Opcode.TEXT, payload, self._max_message_size)
         if self._text_as_bytes:
             if not _validate_utf8(payload):
                 raise InvalidUTF8(INVALID_UTF8, _codec.find_invalid_utf8(payload))
@@ -604,38 +929,73 @@ class Connection:
         code, reason = _decode_close_payload(payload)
         self._close_received = (code, reason)
         self._ignore_input = True  # nothing may follow a close frame
+        self._frame_backlog.clear()
+        self._input_backlog = None
         self._events.append(ev.CloseReceived(code, reason))
         if self._close_sent is None:
             # 5.5.1: answer with a close frame, echoing the status code.
-            self._out.append(_encode_frame(Opcode.CLOSE, payload, mask=self._mask))
+            self._out.append(_encode_frame(_CLOSE, payload, mask=self._mask))
             self._close_sent = (code, reason)
         if self._is_server:
             # 7.1.1: the server closes the TCP connection first.
             self._should_close = True
         self._finish(code, reason, clean=True)
 
+    # ---- internals: failing -------------------------------------------------------
+
+    def _on_error(self, error: ProtocolError) -> None:
+        """The peer broke the protocol: fail now, or (``defer_failure``) once
+        the messages received before the error are delivered."""
+        self._ignore_input = True
+        self._frame_backlog.clear()
+        self._input_backlog = None
+        self._events.append(ev.ProtocolViolation(error))
+        if self._defer_failure and self._close_sent is None and not self._delivered_all():
+            self._failure = error
+            return
+        self._fail(error)
+
+    def _delivered_all(self) -> bool:
+        """No message is waiting for the application (events or, with
+        ``track_delivery``, the host's queue)."""
+        for event in self._events:
+            if type(event) is ev.TextMessage or type(event) is ev.BinaryMessage:
+                return False
+        return not (self._track_delivery and self._queued_bytes > 0)
+
+    def _release_failure(self) -> None:
+        error, self._failure = self._failure, None
+        if error is not None:
+            self._fail(error)
+
     def _fail(self, error: ProtocolError) -> None:
         """Fail the connection (RFC 6455 section 7.1.7): close frame with the
         error's code, then ignore all input."""
         self._ignore_input = True
         self._should_close = True
-        self._events.append(ev.ProtocolViolation(error))
         code = int(error.code)
         if self._close_sent is None and code not in (1005, 1006, 1015):
             try:
                 payload = _encode_close_payload(code, error.reason)
             except ValueError:  # a reason over 123 bytes
                 payload = _encode_close_payload(code, "")
-            self._out.append(_encode_frame(Opcode.CLOSE, payload, mask=self._mask))
+            self._out.append(_encode_frame(_CLOSE, payload, mask=self._mask))
             self._close_sent = (code, error.reason)
         self._finish(code, error.reason, clean=False, error=error)
 
     def _finish(self, code: int, reason: str, clean: bool, error: Optional[BaseException] = None) -> None:
         """Enter CLOSED and emit the one :class:`~wsframe.events.Closed` event."""
-        self._state = State.CLOSED
+        self._set_state(State.CLOSED)
         if self._closed is None:
             self._closed = ev.Closed(code, reason, clean, error)
             self._events.append(self._closed)
+
+    # ---- internals: the opening handshake ---------------------------------------------
+
+    def _waiting_request(self, method: str) -> Request:
+        if self._pending is None or self._request is None or not self._is_server:
+            raise InvalidState(f"no handshake request is waiting for {method}()")
+        return self._request
 
     def _receive_head(self, data: Buffer) -> None:
         """Accumulate the handshake head; act on it once complete."""
@@ -647,7 +1007,6 @@ class Connection:
             if self._is_server:
                 request = parse_request(head)
                 self._request = request
-                _server.check_request(request, self._origins)
             else:
                 response = parse_response(head)
                 response.body = rest if response.status != 101 else b""
@@ -655,40 +1014,38 @@ class Connection:
         except InvalidHandshake as exc:
             self._reject(exc)
             return
-        if self._is_server:
-            if self._auto_accept:
-                self._accept(request, rest, None, [])
-            else:
-                self._pending = bytearray(rest)
-                self._events.append(ev.HandshakeRequest(request, _server.offered_subprotocols(request)))
-        else:
+        if not self._is_server:
             self._client_opened(response, rest)
-
-    def _accept(self, request: Request, rest: bytes, subprotocol: Optional[str], extra: List[Any]) -> None:
-        """(server) Send the 101, enter OPEN, feed what followed the request."""
-        try:
-            accepted = _server.accept(
-                request,
-                subprotocols=self._subprotocols,
-                origins=self._origins,
-                extensions=self._extension_factories,  # type: ignore[arg-type]
-                extra_headers=self._extra_headers + extra,
-                subprotocol=subprotocol,
-                max_extensions=1,  # one runtime extension per connection (_open)
-            )
-        except InvalidHandshake as exc:
-            self._reject(exc)
             return
+        try:
+            _server.check_request(request, self._origins)
+        except InvalidHandshake as exc:
+            if self._auto_accept:
+                self._reject(exc)
+                return
+            self._request_error = exc
+        self._pending = bytearray(rest)
+        if self._auto_accept:
+            self.accept()
+        else:
+            self._events.append(
+                ev.HandshakeRequest(request, _server.offered_subprotocols(request), self._request_error)
+            )
+
+    def _accept(self, request: Request, accepted: _server.Accepted, response: Response, head: bytes) -> None:
+        """(server) Send the 101, enter OPEN, feed what followed the request."""
+        rest = bytes(self._pending or b"")
         self._pending = None
-        self._out.append(accepted.response)
+        self._response = response
+        self._out.append(head)
         self._open(accepted.subprotocol, accepted.extensions)
         self._events.append(ev.HandshakeAccepted(accepted.subprotocol, accepted.extensions, request))
         if rest:
-            self.receive_data(rest)
+            self._feed(rest)
 
     def _client_opened(self, response: Response, rest: bytes) -> None:
         """(client) Check the server's answer; enter OPEN or fail."""
-        assert self._client_request is not None
+        assert self._client_request is not None and self._request is not None
         try:
             subprotocol, extensions = _client.check_response(response, self._client_request)
             if len(extensions) > 1:
@@ -697,21 +1054,24 @@ class Connection:
             self._reject(exc)
             return
         self._open(subprotocol, extensions)
-        self._events.append(ev.HandshakeAccepted(subprotocol, extensions, self._request, response))  # type: ignore[arg-type]
+        self._events.append(ev.HandshakeAccepted(subprotocol, extensions, self._request, response))
         if rest:
-            self.receive_data(rest)
+            self._feed(rest)
 
-    def _reject(self, error: InvalidHandshake) -> None:
-        """The handshake failed: a server queues the error response; either side closes.
+    def _reject(self, error: InvalidHandshake, data: Optional[bytes] = None) -> None:
+        """The handshake failed: a server queues the error response (``data``,
+        or the error's own); either side closes.
 
         Raises:
             ValueError: (server) the error's headers cannot be sent; raised
                 before any state changes.
         """
-        response = error.response if self._is_server else b""
+        if self._is_server:
+            response = error.response if data is None else data
         self._ignore_input = True
         self._should_close = True
         self._pending = None
+        self._prepared = None
         if self._is_server:
             self._out.append(response)
             status = error.status

@@ -46,19 +46,29 @@ class Event:
 
 
 class HandshakeRequest(Event):
-    """(server, ``auto_accept=False``) A valid handshake request awaits
-    ``Connection.accept()`` or ``Connection.reject()``.
+    """(server, ``auto_accept=False``) A handshake request awaits the host's
+    answer: ``Connection.accept()``, ``reject()``, ``respond()`` or
+    ``send_response()``.
+
+    The event comes for every request head that parses as HTTP, valid
+    WebSocket upgrade or not, so the host can serve plain HTTP (a page, a
+    health check) on the same port. ``accept()`` on an invalid request sends
+    the error's response instead.
 
     Attributes:
         request: the parsed request (method, target, headers).
         subprotocols: the subprotocols the client offered, in its order.
+        error: why the request is not a valid upgrade, or None when it is.
     """
 
-    __slots__ = ("request", "subprotocols")
+    __slots__ = ("request", "subprotocols", "error")
 
-    def __init__(self, request: "Request", subprotocols: List[str]) -> None:
+    def __init__(
+        self, request: "Request", subprotocols: List[str], error: Optional["InvalidHandshake"] = None
+    ) -> None:
         self.request = request
         self.subprotocols = subprotocols
+        self.error = error
 
 
 class HandshakeAccepted(Event):

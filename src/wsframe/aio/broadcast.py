@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable, Union
 
-from ..broadcast import broadcast as _encode_once
+from ..broadcast import encode_broadcast
 from ..connection import State
 from .connection import WebSocket
 
@@ -34,12 +34,12 @@ def broadcast(
         max_buffer: a connection with more than this many bytes waiting in
             its transport is closed with 1013 rather than sent to.
     """
-    frame = _encode_once(message)
+    frame = encode_broadcast(message)
     count = 0
     for ws in connections:
         conn = ws._conn
         transport = ws._transport
-        if conn is None or conn.state is not State.OPEN or transport is None:
+        if conn.state is not State.OPEN or conn.failure_pending or transport is None:
             continue
         if conn.role != "server":
             raise ValueError("broadcast() is for server connections (client frames are masked)")
@@ -47,6 +47,9 @@ def broadcast(
             ws._start_closing(1013, "too slow to keep up")
             continue
         conn.send_prepared(frame)
-        ws._queued(len(frame))
+        if ws._write_paused:
+            ws._flush(force=True)  # into the transport, where max_buffer sees it
+        else:
+            ws._queued(len(frame))
         count += 1
     return count

@@ -10,18 +10,20 @@ to trust a private CA or a self-signed certificate.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl as _ssl
 import urllib.parse
-from typing import Any, Dict, Generator, Iterable, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Generator, Optional, Tuple
 
-from .. import (
-    deflate as _deflate,  # permessage-deflate, on by default (compression="deflate")
-)
-from .._backend import codec as _codec
 from ..connection import Connection
 from .connection import WebSocket
 from .exceptions import InvalidURI
-from .protocol import DEFAULT_MAX_QUEUE, DEFAULT_READ_BUFFER_SIZE, DEFAULT_WRITE_LIMIT
+from .options import Options
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .options import CommonOptions
 
 __all__ = ["connect", "Connect", "ClientConnection", "parse_uri"]
 
@@ -29,16 +31,9 @@ __all__ = ["connect", "Connect", "ClientConnection", "parse_uri"]
 class ClientConnection(WebSocket):
     """The client side of one connection: sends the request as soon as TCP is up."""
 
-    def __init__(self, conn: Connection, **options: Any) -> None:
-        super().__init__(**options)
-        self._conn = conn  # CONNECTING: the request is queued already
-
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self._flush()
-
-    def _receive_head(self, data: memoryview) -> None:  # pragma: no cover - _conn exists from the start
-        raise AssertionError("a client connection always has its Connection")
+        self._flush()  # the request, queued by the CONNECTING Connection
 
 
 def parse_uri(uri: str) -> Tuple[bool, str, int, str, str]:
@@ -77,15 +72,26 @@ def parse_uri(uri: str) -> Tuple[bool, str, int, str, str]:
 class Connect:
     """The awaitable / async context manager :func:`connect` returns."""
 
-    def __init__(self, uri: str, options: Dict[str, Any]) -> None:
+    def __init__(
+        self,
+        uri: str,
+        *,
+        ssl: Optional[_ssl.SSLContext],
+        origin: Optional[str],
+        options: Options,
+        create_connection_kwargs: Dict[str, Any],
+    ) -> None:
         self._uri = uri
+        self._ssl = ssl
+        self._origin = origin
         self._options = options
+        self._kwargs = create_connection_kwargs
         self._ws: Optional[ClientConnection] = None
 
     async def _open(self) -> ClientConnection:
-        o = self._options
+        options = self._options
         secure, host, port, target, host_header = parse_uri(self._uri)
-        ssl_context = o["ssl"]
+        ssl_context = self._ssl
         if ssl_context is not None and not secure:
             raise ValueError("ssl= needs a wss:// URI")
         if secure and ssl_context is None:
@@ -94,43 +100,30 @@ class Connect:
             "client",
             host=host_header,
             target=target,
-            origin=o["origin"],
-            subprotocols=o["subprotocols"],
-            extension_factories=o["extension_factories"],
-            extra_headers=o["extra_headers"],
-            max_frame_size=o["max_frame_size"],
-            max_message_size=o["max_size"],
-            max_fragments=o["max_fragments"],
-            auto_pong=False,  # the protocol answers pings (WebSocketProtocol._on_ping)
+            origin=self._origin,
+            extension_factories=options.client_extensions(),
+            **options.connection_kwargs(),
         )
         loop = asyncio.get_running_loop()
-        protocol_options = {
-            key: o[key]
-            for key in (
-                "max_queue",
-                "read_buffer_size",
-                "write_limit",
-                "ping_interval",
-                "ping_timeout",
-                "close_timeout",
-            )
-        }
         transport = None
 
         async def open_connection() -> ClientConnection:
             nonlocal transport
-            kwargs: Dict[str, Any] = dict(o["create_connection_kwargs"])
+            kwargs = dict(self._kwargs)
             if ssl_context is not None:
                 kwargs["ssl"] = ssl_context
                 kwargs.setdefault("server_hostname", host)
-            transport, ws = await loop.create_connection(
-                lambda: ClientConnection(conn, **protocol_options), host, port, **kwargs
-            )
+            if kwargs.get("sock") is not None:
+                transport, ws = await loop.create_connection(lambda: ClientConnection(conn, options), **kwargs)
+            else:
+                transport, ws = await loop.create_connection(
+                    lambda: ClientConnection(conn, options), host, port, **kwargs
+                )
             await ws._opened  # HandshakeAccepted, or the handshake error
             return ws
 
         try:
-            return await asyncio.wait_for(open_connection(), o["open_timeout"])
+            return await asyncio.wait_for(open_connection(), options.open_timeout)
         except BaseException:
             if transport is not None:
                 transport.abort()
@@ -153,21 +146,10 @@ def connect(
     *,
     ssl: Optional[_ssl.SSLContext] = None,
     origin: Optional[str] = None,
-    subprotocols: Sequence[str] = (),
-    extension_factories: Sequence[Any] = (),
-    compression: Optional[str] = "deflate",
-    extra_headers: Iterable[Tuple[str, str]] = (),
-    max_size: int = _codec.DEFAULT_MAX_MESSAGE_SIZE,
-    max_frame_size: Optional[int] = None,
-    max_fragments: int = _codec.DEFAULT_MAX_FRAGMENTS,
-    max_queue: int = DEFAULT_MAX_QUEUE,
-    read_buffer_size: int = DEFAULT_READ_BUFFER_SIZE,
-    write_limit: int = DEFAULT_WRITE_LIMIT,
-    ping_interval: Optional[float] = 20.0,
-    ping_timeout: Optional[float] = 20.0,
-    open_timeout: Optional[float] = 10.0,
-    close_timeout: Optional[float] = 10.0,
-    **create_connection_kwargs: Any,
+    server_hostname: Optional[str] = None,
+    sock: Optional[socket.socket] = None,
+    local_addr: Optional[Tuple[str, int]] = None,
+    **options: "Unpack[CommonOptions]",
 ) -> Connect:
     """Open a WebSocket connection to ``uri``.
 
@@ -176,18 +158,16 @@ def connect(
         ssl: a client :class:`ssl.SSLContext` for ``wss://`` (default: the
             system trust store with host name checking).
         origin: the Origin header to send.
-        subprotocols: offered subprotocols, most preferred first.
-        extension_factories: client extension factories.
-        compression: ``"deflate"`` (default, like websockets) offers
-            permessage-deflate (:class:`wsframe.deflate.ClientPerMessageDeflate`)
-            unless ``extension_factories`` has one; None disables it.
-        extra_headers: more request header fields.
-        max_size, max_frame_size, max_fragments: receive limits (1009 above).
-        max_queue, read_buffer_size, write_limit: flow control.
-        ping_interval, ping_timeout: keepalive (None disables).
-        open_timeout: seconds for TCP, TLS and the handshake together.
-        close_timeout: seconds to wait during the closing handshake.
-        **create_connection_kwargs: passed to ``loop.create_connection``.
+        server_hostname, sock, local_addr: passed to ``loop.create_connection``.
+        **options: the options shared with :func:`~wsframe.aio.serve`
+            (:class:`~wsframe.aio.options.Options`): ``subprotocols``
+            (offered, most preferred first), ``extension_factories``,
+            ``compression`` (``"deflate"`` offers permessage-deflate),
+            ``extra_headers``, ``max_size``, ``max_frame_size``,
+            ``max_fragments``, ``max_head_size``, ``max_queue``,
+            ``max_queue_bytes``, ``read_buffer_size``, ``write_limit``,
+            ``ping_interval``, ``ping_timeout``, ``open_timeout`` (TCP, TLS
+            and the handshake together), ``close_timeout``.
 
     Returns:
         A :class:`Connect`: ``await`` it for the connection, or use
@@ -199,26 +179,11 @@ def connect(
         asyncio.TimeoutError: ``open_timeout`` ran out.
         OSError: the TCP connection failed.
     """
-    if compression not in ("deflate", None):
-        raise ValueError(f"unsupported compression: {compression!r} (use 'deflate' or None)")
-    options = {
-        "ssl": ssl,
-        "origin": origin,
-        "subprotocols": list(subprotocols),
-        "extension_factories": _deflate.enable_client(extension_factories)
-        if compression == "deflate"
-        else list(extension_factories),
-        "extra_headers": list(extra_headers),
-        "max_size": max_size,
-        "max_frame_size": max_size if max_frame_size is None else max_frame_size,
-        "max_fragments": max_fragments,
-        "max_queue": max_queue,
-        "read_buffer_size": read_buffer_size,
-        "write_limit": write_limit,
-        "ping_interval": ping_interval,
-        "ping_timeout": ping_timeout,
-        "open_timeout": open_timeout,
-        "close_timeout": close_timeout,
-        "create_connection_kwargs": create_connection_kwargs,
-    }
-    return Connect(uri, options)
+    kwargs: Dict[str, Any] = {}
+    if server_hostname is not None:
+        kwargs["server_hostname"] = server_hostname
+    if sock is not None:
+        kwargs["sock"] = sock
+    if local_addr is not None:
+        kwargs["local_addr"] = local_addr
+    return Connect(uri, ssl=ssl, origin=origin, options=Options(**options), create_connection_kwargs=kwargs)

@@ -10,21 +10,14 @@ Text messages arrive as ``str``, binary ones as ``bytes``.
 from __future__ import annotations
 
 import asyncio
-import functools
-from typing import Any, AsyncIterator, List, Optional, Tuple, Union
+from typing import Any, AsyncIterator, Optional, Union
 
-from .._backend import codec as _codec
 from ..connection import InvalidState, State
-from ..enums import Opcode
 from ..handshake.http11 import Headers, Request
 from .exceptions import ConnectionClosedOK
 from .protocol import WebSocketProtocol
 
 __all__ = ["WebSocket"]
-
-_encode_frame = _codec.encode_frame
-_TEXT = int(Opcode.TEXT)
-_BINARY = int(Opcode.BINARY)
 
 Data = Union[str, bytes]
 
@@ -32,14 +25,6 @@ Data = Union[str, bytes]
 class WebSocket(WebSocketProtocol):
     """An open WebSocket connection (the server hands one to its handler,
     :func:`wsframe.aio.connect` returns one)."""
-
-    # The frame encoder of the fast send path, or False when an extension is
-    # in use (messages then go through the connection); set at the first send.
-    _fast_encode: Any = None
-
-    # Set by the server side, which runs the handshake itself.
-    _handshake_request: Optional[Request] = None
-    _response_headers: Optional[List[Tuple[str, str]]] = None
 
     # ---- receiving -------------------------------------------------------------
 
@@ -51,34 +36,31 @@ class WebSocket(WebSocketProtocol):
                 received before the close has been returned.
             RuntimeError: another coroutine is already waiting in ``recv``.
         """
-        messages = self._messages
+        queue = self._queue
         while True:
-            if messages:
-                message = messages.popleft()
-                if self._reading_paused and len(messages) <= self._low_water:
-                    self._resume_reading()
+            if queue:
+                message = queue.pop()
+                self._message_taken(message)
                 return message
             if self._closed_event is not None or self._lost:
-                if self._held is not None:
-                    self._release_held()  # every message before the error is handled
                 raise self._closed_exception()
-            if self._recv_waiter is not None:
-                raise RuntimeError("another coroutine is already waiting for the next message")
-            waiter = self._loop.create_future()
-            self._recv_waiter = waiter
-            try:
-                await waiter
-            finally:
-                self._recv_waiter = None
+            if self._conn.failure_pending:
+                # Every message before the protocol error is handled now:
+                # the held close frame goes out (Connection.data_to_send).
+                self._flush(force=True)
+                continue
+            await queue.wait()
 
     def __aiter__(self) -> AsyncIterator[Data]:
         return self
 
     async def __anext__(self) -> Data:
         """Messages until a normal close (1000/1001); other closes raise."""
-        messages = self._messages
-        if messages and not self._reading_paused:
-            return messages.popleft()  # the common case, without a nested coroutine
+        queue = self._queue
+        if queue and not self._reading_paused:
+            message = queue.pop()  # the common case, without a nested coroutine
+            self._conn.delivered(message)
+            return message
         try:
             return await self.recv()
         except ConnectionClosedOK:
@@ -96,31 +78,6 @@ class WebSocket(WebSocketProtocol):
             TypeError: ``message`` is neither str nor bytes-like.
         """
         conn = self._conn
-        if conn is None or conn.state is not State.OPEN:
-            if self._held is not None:
-                self._reply_while_failing(message)
-                return
-            raise self._closed_exception()
-        if not self._messages and not self._flush_scheduled:
-            # Latency path: nothing else is queued on either side, so frame
-            # the message and write it now, without the connection's queue.
-            encode = self._fast_encode
-            if encode is None:
-                encode = self._fast_encode = self._make_fast_encode()
-            transport = self._transport
-            if encode and transport is not None and not transport.is_closing():
-                kind = type(message)
-                written = True
-                if kind is str:
-                    transport.write(encode(_TEXT, message.encode("utf-8")))  # type: ignore[union-attr]
-                elif kind is bytes:
-                    transport.write(encode(_BINARY, message))
-                else:
-                    written = False  # bytearray, memoryview: the general path below
-                if written:
-                    if self._write_paused:
-                        await self._drain()
-                    return
         try:
             if type(message) is str:
                 conn.send_text(message)
@@ -133,25 +90,6 @@ class WebSocket(WebSocketProtocol):
         self._queued(len(message))
         if self._write_paused:
             await self._drain()
-
-    def _make_fast_encode(self) -> Any:
-        """``encode(opcode, payload)`` for whole unfragmented frames, masked on the
-        client side (RFC 6455 section 5.3); False when an extension must see
-        every message. Fixed once the connection is OPEN."""
-        conn = self._conn
-        if conn is None or conn.extensions:
-            return False
-        if conn.role == "client":
-            return functools.partial(_encode_frame, mask=True)
-        return _encode_frame
-
-    def _reply_while_failing(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
-        if type(message) is str:
-            self._write_while_failing(Opcode.TEXT, message.encode("utf-8"))
-        elif isinstance(message, (bytes, bytearray, memoryview)):
-            self._write_while_failing(Opcode.BINARY, bytes(message))
-        else:
-            raise TypeError(f"send() takes str or a bytes-like object, not {type(message).__name__}")
 
     async def ping(self, data: Optional[bytes] = None) -> float:
         """Send a ping and wait for its pong; return the round trip in seconds.
@@ -167,10 +105,10 @@ class WebSocket(WebSocketProtocol):
 
     async def pong(self, data: bytes = b"") -> None:
         """Send an unsolicited pong (RFC 6455 section 5.5.3), e.g. as a heartbeat."""
-        conn = self._conn
-        if conn is None or conn.state is not State.OPEN:
-            raise self._closed_exception()
-        conn.send_pong(data)
+        try:
+            self._conn.send_pong(data)
+        except InvalidState:
+            raise self._closed_exception() from None
         self._flush()
 
     # ---- closing ---------------------------------------------------------------
@@ -196,12 +134,12 @@ class WebSocket(WebSocketProtocol):
     @property
     def state(self) -> State:
         """The :class:`wsframe.State` of the connection."""
-        return State.CONNECTING if self._conn is None else self._conn.state
+        return self._conn.state
 
     @property
     def open(self) -> bool:
         """True while messages can be sent."""
-        return self._conn is not None and self._conn.state is State.OPEN
+        return self._conn.state is State.OPEN and not self._conn.failure_pending
 
     @property
     def closed(self) -> bool:
@@ -223,33 +161,29 @@ class WebSocket(WebSocketProtocol):
     @property
     def subprotocol(self) -> Optional[str]:
         """The negotiated subprotocol, or None."""
-        return None if self._conn is None else self._conn.subprotocol
+        return self._conn.subprotocol
 
     @property
     def request(self) -> Optional[Request]:
         """The handshake request (the client's, on both sides)."""
-        if self._handshake_request is not None:
-            return self._handshake_request
-        return None if self._conn is None else self._conn.request
+        return self._conn.request
 
     @property
     def path(self) -> str:
         """The request target, e.g. ``"/chat?room=lobby"``."""
-        request = self.request
+        request = self._conn.request
         return "/" if request is None else request.target
 
     @property
     def request_headers(self) -> Headers:
         """The handshake request's header fields."""
-        request = self.request
+        request = self._conn.request
         return Headers() if request is None else request.headers
 
     @property
     def response_headers(self) -> Headers:
         """The handshake response's header fields (the 101)."""
-        if self._response_headers is not None:
-            return Headers(self._response_headers)
-        response = None if self._conn is None else self._conn.response
+        response = self._conn.response
         return Headers() if response is None else response.headers
 
     @property

@@ -10,12 +10,13 @@ import argparse
 import asyncio
 import sys
 
+from .connection import WebSocket
 from .server import serve
 
 __all__ = ["echo", "add_arguments", "run"]
 
 
-async def echo(ws) -> None:  # type: ignore[no-untyped-def]
+async def echo(ws: WebSocket) -> None:
     """Handler: each message back as it came."""
     async for message in ws:
         await ws.send(message)

@@ -1,31 +1,34 @@
-"""The ``asyncio.BufferedProtocol`` that drives a sans-I/O :class:`wsframe.Connection`.
+"""The ``asyncio.BufferedProtocol`` that hosts a sans-I/O :class:`wsframe.Connection`.
 
-asyncio reads straight into one preallocated buffer (``get_buffer``), the
-connection's frame parser consumes a view of it (``buffer_updated``), and
-the events become queued messages, resolved pings and close bookkeeping.
-Everything the connection queues for the peer goes out in one
-``transport.write`` per batch. Flow control runs both ways: a bounded
-message queue pauses and resumes reading, and the transport's write-buffer
-high-water mark makes senders wait (see :meth:`WebSocketProtocol._drain`).
+A thin host: asyncio reads straight into one preallocated buffer
+(``get_buffer``), :meth:`wsframe.Connection.receive_data` consumes a view
+of it (``buffer_updated``), the events go to a :class:`MessageQueue`, to
+ping futures and to the close bookkeeping, and whatever the connection
+queued for the peer goes out with one ``transport.write``. Every byte on
+the wire comes from the connection: handshake, frames, pongs, close frames.
+What stays here is I/O: the read buffer, flow control (reading pauses at
+``max_queue`` messages or when the connection's memory budget is spent;
+output waits in the connection while the transport is paused, so its pong
+cap holds), timers (keepalive, the close and failure timeouts) and the
+lingering TCP close.
 
-This module holds the I/O machinery only; the user-facing methods (``recv``,
-``send``, ``ping``, ``close``) are in :mod:`wsframe.aio.connection`.
+The user-facing methods (``recv``, ``send``, ``ping``, ``close``) are in
+:mod:`wsframe.aio.connection`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import os
 import time
-from typing import Any, Deque, Dict, List, Optional, Union
+from typing import Any, Dict, Optional, Tuple
 
 from .. import events as ev
-from .._backend import codec as _codec
 from ..connection import Connection, State
-from ..enums import Opcode
 from .exceptions import ConnectionClosed
+from .messages import MessageQueue
+from .options import Options
 
 __all__ = ["WebSocketProtocol", "logger"]
 
@@ -34,9 +37,6 @@ logger = logging.getLogger("wsframe.aio")
 _TextMessage = ev.TextMessage
 _BinaryMessage = ev.BinaryMessage
 
-#: Defaults shared by serve() and connect(). The read buffer starts small
-#: so an idle connection costs little (docs/hardening.md, "Load").
-DEFAULT_READ_BUFFER_SIZE = 4 * 1024
 #: The read buffer grows (x4 per full read) up to this for peers sending big frames.
 MAX_READ_BUFFER_SIZE = 1024 * 1024
 #: After this many reads in a row that use less than a quarter of a grown
@@ -45,131 +45,138 @@ MAX_READ_BUFFER_SIZE = 1024 * 1024
 #: and one step, so reads that are big but not full (a socket rarely hands
 #: over 1 MiB at once) do not make it start again from the bottom.
 SHRINK_AFTER_SMALL_READS = 4
+#: A grown read buffer goes back to its initial size when no big read came
+#: for this long (whatever the keepalive settings).
+IDLE_SHRINK_DELAY = 1.0
 #: Lingering close: after our FIN, input is read and dropped for at most
 #: this long (or close_timeout when smaller) and this many bytes.
 LINGER_TIMEOUT = 2.0
 LINGER_LIMIT = 1024 * 1024
-DEFAULT_WRITE_LIMIT = 64 * 1024
-DEFAULT_MAX_QUEUE = 16
 
 
 class WebSocketProtocol(asyncio.BufferedProtocol):
     """I/O half of a WebSocket connection (one per TCP connection).
 
     Args:
-        max_queue: high-water mark of the incoming message queue; reading
-            pauses at this many unread messages and resumes at a quarter.
-        read_buffer_size: initial size of the buffer asyncio reads into; a
-            read that fills it makes it grow (x4, up to 1 MiB), so a big frame
-            takes one read instead of several; a few reads in a row that use
-            less than a quarter of it shrink it back to this size.
-        write_limit: high-water mark of the transport's write buffer; above
-            it ``send`` waits until the peer has read enough.
-        ping_interval: seconds between keepalive pings, None for none.
-        ping_timeout: seconds to wait for a keepalive pong before failing
-            the connection with 1011, None to wait forever.
-        close_timeout: seconds to wait for the closing handshake and for the
-            TCP close before aborting the transport.
+        conn: the sans-I/O connection this protocol hosts (CONNECTING).
+        options: the validated options (flow control, timers).
     """
 
-    def __init__(
-        self,
-        *,
-        max_queue: int = DEFAULT_MAX_QUEUE,
-        read_buffer_size: int = DEFAULT_READ_BUFFER_SIZE,
-        write_limit: int = DEFAULT_WRITE_LIMIT,
-        ping_interval: Optional[float] = 20.0,
-        ping_timeout: Optional[float] = 20.0,
-        close_timeout: Optional[float] = 10.0,
-    ) -> None:
-        if max_queue < 1:
-            raise ValueError("max_queue must be at least 1")
-        if read_buffer_size < 256:
-            raise ValueError("read_buffer_size must be at least 256")
+    def __init__(self, conn: Connection, options: Options) -> None:
         self._loop = asyncio.get_running_loop()
-        self._conn: Optional[Connection] = None  # set once the handshake starts (client) or ends (server)
+        self._conn = conn
+        self._options = options
         self._transport: Optional[asyncio.Transport] = None
-        self._buffer = bytearray(read_buffer_size)
+        self._initial_buffer_size = options.read_buffer_size
+        self._buffer = bytearray(options.read_buffer_size)
         self._view = memoryview(self._buffer)
-        self._initial_buffer_size = read_buffer_size
         self._small_reads = 0  # reads in a row using < 1/4 of a grown buffer
-        self._big_read = False  # a read used >= 1/4 of the buffer since the last keepalive tick
+        self._big_read = False  # a read used >= 1/4 of the buffer since the last idle check
+        self._shrink_timer: Optional[asyncio.TimerHandle] = None
         # Lingering close (see _linger_close): input left to drop, and the timer.
         self._lingering = False
         self._linger_left = 0
         self._linger_timer: Optional[asyncio.TimerHandle] = None
 
-        # Incoming messages and the one coroutine waiting for them.
-        self._messages: Deque[Union[str, bytes]] = collections.deque()
-        self._recv_waiter: Optional[asyncio.Future[None]] = None
-        self._max_queue = max_queue
-        self._low_water = max_queue // 4
+        # Incoming messages: the queue, and whether reading is paused for it
+        # or for the connection's memory budget.
+        self._queue = MessageQueue(options.max_queue)
         self._reading_paused = False
 
         # Outgoing: a deferred flush coalesces the sends of one loop turn.
-        self._write_limit = write_limit
+        self._write_limit = options.write_limit
         self._pending_out = 0
         self._flush_scheduled = False
         self._write_paused = False
-        self._drain_waiters: List[asyncio.Future[None]] = []
-        # Pings are answered here, not by the Connection (it is built with
-        # auto_pong=False): every ping of a read gets its pong, ahead of any
-        # close frame that read caused, while writing flows; while writing is
-        # paused only the latest is kept (see pause_writing).
-        self._pongs: List[bytes] = []
-        self._answer_pings = True  # the connection was OPEN when this read began
-        self._pending_pong: Optional[bytes] = None  # latest ping seen while writing was paused
+        self._drain_waiters: "list[asyncio.Future[None]]" = []
 
         # Keepalive and closing.
-        self._ping_interval = ping_interval
-        self._ping_timeout = ping_timeout
-        self._close_timeout = close_timeout
-        self._pings: Dict[bytes, "tuple[asyncio.Future[float], float]"] = {}
-        self._keepalive_task: Optional[asyncio.Task[None]] = None
+        self._ping_interval = options.ping_interval
+        self._ping_timeout = options.ping_timeout
+        self._close_timeout = options.close_timeout
+        self._pings: Dict[bytes, Tuple["asyncio.Future[float]", float]] = {}
+        self._keepalive_task: Optional["asyncio.Task[None]"] = None
         self._close_timer: Optional[asyncio.TimerHandle] = None
+        self._fail_timer: Optional[asyncio.TimerHandle] = None
         self._closed_event: Optional[ev.Closed] = None
         self._lost = False
-        self._opened: asyncio.Future[None] = self._loop.create_future()
-        self._connection_lost_waiter: asyncio.Future[None] = self._loop.create_future()
-        # After a protocol error, our close frame waits here while the
-        # application handles the messages that arrived before the error.
-        self._held: Optional[bytes] = None
-        self._held_timer: Optional[asyncio.TimerHandle] = None
+        self._opened: "asyncio.Future[None]" = self._loop.create_future()
+        self._connection_lost_waiter: "asyncio.Future[None]" = self._loop.create_future()
         self.latency: float = 0.0  # seconds, measured by the last ping answered
 
     # ---- asyncio.BufferedProtocol ------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._transport = transport  # type: ignore[assignment]
-        transport.set_write_buffer_limits(high=self._write_limit)  # type: ignore[attr-defined]
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        transport.set_write_buffer_limits(high=self._write_limit)
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        # The same buffer every time: the parser copies what it must keep.
+        # The same buffer every time: the connection copies what it keeps.
         return self._view
 
     def buffer_updated(self, nbytes: int) -> None:
         if self._lingering:
             self._drop_lingering_input(nbytes)
             return
-        conn = self._conn
-        if conn is None:
-            self._receive_head(self._view[:nbytes])
-            return
         if self._flush_scheduled:
-            # Replies queued earlier go first, so a close frame held back
-            # after a protocol error (_hold_failure) holds nothing older.
+            # Replies queued earlier go first.
             self._flush()
-        self._answer_pings = conn.state < State.CLOSING  # not after our close frame
-        conn.receive_data(self._view[:nbytes])
+        self._conn.receive_data(self._view[:nbytes])
         self._dispatch()
         self._flush()
         self._resize_buffer(nbytes)
 
+    def eof_received(self) -> Optional[bool]:
+        if self._lingering:
+            return None  # the peer is done too: close now
+        self._conn.receive_eof()
+        self._dispatch()
+        self._flush()
+        return None  # let asyncio close the transport
+
+    def connection_lost(self, exc: Optional[Exception]) -> None:
+        self._lost = True
+        conn = self._conn
+        conn.fail_now()  # a held close frame cannot go out any more
+        conn.receive_eof()  # a no-op after a finished closing handshake
+        self._dispatch()
+        if self._closed_event is None:
+            self._closed_event = ev.Closed(1006, "", False, exc)
+        self._cancel_timers()
+        self._fail_pings()
+        self._queue.wake()
+        for waiter in self._drain_waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        self._drain_waiters = []
+        if not self._opened.done():
+            self._opened.set_exception(self._closed_exception(exc))
+            self._opened.exception()  # retrieved: the opener may be gone already
+        if not self._connection_lost_waiter.done():
+            self._connection_lost_waiter.set_result(None)
+        self._transport = None
+
+    def pause_writing(self) -> None:
+        # The peer reads nothing: output now waits in the connection, whose
+        # cap on undrained pongs bounds a ping flood (RFC 6455 5.5.3).
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._flush()
+        waiters, self._drain_waiters = self._drain_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # ---- the read buffer -----------------------------------------------------------
+
     def _resize_buffer(self, nbytes: int) -> None:
         """Grow the read buffer after a full read; shrink it a step after a
-        few reads that used little of it (and to its initial size when the
-        connection idles, see _shrink_if_idle), so quiet connections stay
-        small. The parser copies what it keeps, so the old buffer can go."""
+        few reads that used little of it, and to its initial size when no
+        big read came for IDLE_SHRINK_DELAY, so quiet connections stay
+        small. The connection copies what it keeps, so the old buffer can go."""
         size = len(self._buffer)
         if nbytes == size:
             self._small_reads = 0
@@ -185,76 +192,63 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         else:
             self._small_reads = 0
             self._big_read = True
+        if len(self._buffer) > self._initial_buffer_size and self._shrink_timer is None:
+            self._shrink_timer = self._loop.call_later(IDLE_SHRINK_DELAY, self._shrink_if_idle)
 
     def _shrink_if_idle(self) -> None:
-        """(each keepalive tick) No big read since the last tick: back to
-        the initial buffer size."""
-        if not self._big_read and len(self._buffer) > self._initial_buffer_size:
+        """No big read since the last check: back to the initial buffer size."""
+        self._shrink_timer = None
+        if len(self._buffer) <= self._initial_buffer_size:
+            return
+        if not self._big_read:
             self._small_reads = 0
             self._set_buffer(self._initial_buffer_size)
+            return
         self._big_read = False
+        self._shrink_timer = self._loop.call_later(IDLE_SHRINK_DELAY, self._shrink_if_idle)
 
     def _set_buffer(self, size: int) -> None:
         self._buffer = bytearray(size)
         self._view = memoryview(self._buffer)
 
-    def eof_received(self) -> Optional[bool]:
-        if self._lingering:
-            return None  # the peer is done too: close now
+    # ---- events --------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        """Act on the connection's events: queue messages, settle pings, note
+        the handshake and the close; pause reading when the queue is full or
+        the connection's budget is spent."""
         conn = self._conn
-        if conn is not None:
-            conn.receive_eof()
-            self._dispatch()
-            self._flush()
-        return None  # let asyncio close the transport
+        for event in conn.events():
+            cls = type(event)
+            if cls is _TextMessage or cls is _BinaryMessage:
+                self._queue.put(event.data)  # type: ignore[attr-defined]
+            elif isinstance(event, ev.Pong):
+                self._on_pong(event.data)
+            elif isinstance(event, ev.Closed):
+                self._on_closed(event)
+            elif isinstance(event, ev.HandshakeRequest):
+                self._on_request(event)
+            elif cls is ev.HandshakeAccepted:
+                self._on_open()
+            elif isinstance(event, ev.HandshakeRejected):
+                self._on_rejected(event)
+            elif cls is ev.ProtocolViolation and conn.failure_pending:
+                self._start_fail_timer()
+            # Ping (the connection queued the pong) and CloseReceived need
+            # nothing here: Closed follows.
+        if (
+            not self._reading_paused
+            and (self._queue.full or conn.receiving_paused)
+            and conn.state is State.OPEN
+            and not conn.failure_pending
+        ):
+            # Back-pressure on the peer: stop reading until recv() catches up.
+            self._reading_paused = True
+            if self._transport is not None:
+                self._transport.pause_reading()
 
-    def connection_lost(self, exc: Optional[Exception]) -> None:
-        self._lost = True
-        self._held = None
-        conn = self._conn
-        if conn is not None:
-            conn.receive_eof()  # a no-op after a finished closing handshake
-            self._dispatch()
-        if self._closed_event is None:
-            self._closed_event = ev.Closed(1006, "", False, exc)
-        self._cancel_timers()
-        self._fail_pings()
-        self._wake_receiver()
-        for waiter in self._drain_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._drain_waiters = []
-        if not self._opened.done():
-            self._opened.set_exception(self._closed_exception(exc))
-            self._opened.exception()  # retrieved: the opener may be gone already
-        if not self._connection_lost_waiter.done():
-            self._connection_lost_waiter.set_result(None)
-        self._transport = None
-
-    def pause_writing(self) -> None:
-        # While the peer reads nothing, answering every ping would grow the
-        # write buffer by one pong per ping without bound (a ping flood).
-        # RFC 6455 section 5.5.3 allows answering only the most recent ping:
-        # _on_ping keeps it and resume_writing answers it.
-        self._write_paused = True
-
-    def resume_writing(self) -> None:
-        self._write_paused = False
-        conn = self._conn
-        if conn is not None:
-            pong, self._pending_pong = self._pending_pong, None
-            if pong is not None and conn.state is State.OPEN:
-                conn.send_pong(pong)
-                self._flush()
-        waiters, self._drain_waiters = self._drain_waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-
-    # ---- hooks for the server and client sides -----------------------------------
-
-    def _receive_head(self, data: memoryview) -> None:
-        """Bytes before the connection exists (the server reads the request head)."""
+    def _on_request(self, event: ev.HandshakeRequest) -> None:
+        """(server) The request head arrived; the server side answers it."""
         raise NotImplementedError
 
     def _on_open(self) -> None:
@@ -265,68 +259,22 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             self._opened.set_result(None)
 
     def _on_rejected(self, event: ev.HandshakeRejected) -> None:
-        """(client) The server refused the handshake: fail the opener."""
+        """The handshake failed: fail the opener (client) with the reason."""
         if not self._opened.done():
             self._opened.set_exception(event.error)
-
-    # ---- events --------------------------------------------------------------------
-
-    def _dispatch(self) -> None:
-        """Act on the connection's events: queue messages, settle pings, note the close."""
-        for event in self._conn.events():  # type: ignore[union-attr]
-            cls = type(event)
-            if cls is _TextMessage or cls is _BinaryMessage:
-                messages = self._messages
-                messages.append(event.data)  # type: ignore[union-attr]
-                waiter = self._recv_waiter
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(None)
-                if (
-                    len(messages) >= self._max_queue and not self._reading_paused and self._conn.state is State.OPEN  # type: ignore[union-attr]
-                ):
-                    # Back-pressure on the peer: stop reading until recv() catches up.
-                    self._reading_paused = True
-                    self._transport.pause_reading()  # type: ignore[union-attr]
-            elif cls is ev.Pong:
-                self._on_pong(event.data)  # type: ignore[union-attr]
-            elif cls is ev.Ping:
-                self._on_ping(event.data)  # type: ignore[union-attr]
-            elif cls is ev.Closed:
-                self._on_closed(event)  # type: ignore[arg-type]
-            elif cls is ev.HandshakeAccepted:
-                self._on_open()
-            elif cls is ev.HandshakeRejected:
-                self._on_rejected(event)  # type: ignore[arg-type]
-            elif cls is ev.ProtocolViolation:
-                if self._messages:
-                    self._hold_failure()
-            # Ping (the pong is queued already) and CloseReceived need
-            # nothing more: Closed follows.
+            self._opened.exception()
 
     def _on_closed(self, event: ev.Closed) -> None:
         """The closing handshake finished or the connection failed."""
         self._closed_event = event
         self._fail_pings()
-        self._wake_receiver()
+        self._queue.wake()
         if self._reading_paused:
             self._resume_reading()
-        conn = self._conn
-        if conn is not None and not conn.should_close_transport:
+        if not self._conn.should_close_transport:
             # A client waits for the server to close TCP (RFC 6455 section
             # 7.1.1), but not forever.
             self._start_close_timer()
-
-    def _on_ping(self, data: bytes) -> None:
-        """RFC 6455 section 5.5.2: answer with a pong carrying the ping's payload,
-        unless we had sent our close frame before this read (then the
-        connection answers nothing more)."""
-        if not self._answer_pings:
-            return
-        if self._write_paused:
-            self._pending_pong = data  # section 5.5.3: only the latest one
-            return
-        role_mask = True if self._conn is not None and self._conn.role == "client" else None
-        self._pongs.append(_codec.encode_frame(Opcode.PONG, data, mask=role_mask))
 
     def _on_pong(self, data: bytes) -> None:
         """A pong answers the ping with its payload and every ping sent before it."""
@@ -341,26 +289,63 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
                 self.latency = now - sent
                 break
 
+    def _message_taken(self, message: Any) -> None:
+        """recv() took ``message``: free its budget, resume reading when
+        the queue and the connection have room again."""
+        conn = self._conn
+        conn.delivered(message)
+        if not self._reading_paused:
+            return
+        if conn.receiving_paused:
+            # Input held back by the budget: decode the next part of it
+            # (Connection.events does once the budget has room).
+            self._dispatch()
+            self._flush()
+        if self._queue.drained and not conn.receiving_paused:
+            self._resume_reading()
+
     # ---- output --------------------------------------------------------------------
 
-    def _flush(self) -> None:
-        """Write everything queued in one call; close TCP when the connection says so."""
+    def _flush(self, force: bool = False) -> None:
+        """Write everything the connection queued in one call; close TCP
+        when it says so. While the transport is paused output stays in the
+        connection (its pong cap holds), unless ``force`` or closing."""
         self._flush_scheduled = False
         self._pending_out = 0
-        conn = self._conn
         transport = self._transport
-        if conn is None or transport is None or self._held is not None:
+        if transport is None:
             return
+        conn = self._conn
+        if self._write_paused and not force and conn.state is State.OPEN and not conn.failure_pending:
+            return
+        failing = conn.failure_pending
         data = conn.data_to_send()
-        if self._pongs:
-            # Pongs of this read go before anything it made the connection
-            # queue (a close frame must be the last thing we send).
-            data = b"".join(self._pongs) + data
-            self._pongs.clear()
         if data and not transport.is_closing():
             transport.write(data)
+        if failing and not conn.failure_pending:
+            self._dispatch()  # the held close frame went out: Closed
         if conn.should_close_transport and not transport.is_closing():
             self._linger_close()
+
+    def _queued(self, size: int) -> None:
+        """A message of ``size`` bytes was queued: write it now when the
+        application has caught up with its incoming messages (latency wins),
+        else at the end of this loop turn so a burst of replies shares one
+        write; always now when a lot is queued."""
+        self._pending_out += size
+        if self._pending_out >= self._write_limit or not self._queue:
+            self._flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    async def _drain(self) -> None:
+        """Wait while the transport's write buffer is above its high-water mark."""
+        if not self._write_paused or self._lost:
+            return
+        waiter = self._loop.create_future()
+        self._drain_waiters.append(waiter)
+        await waiter
 
     # ---- lingering close ---------------------------------------------------------
 
@@ -412,63 +397,20 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         if transport is not None and not transport.is_closing():
             transport.close()
 
-    def _queued(self, size: int) -> None:
-        """A message of ``size`` bytes was queued: write it now when the
-        application has caught up with its incoming messages (latency wins),
-        else at the end of this loop turn so a burst of replies shares one
-        write; always now when a lot is queued."""
-        self._pending_out += size
-        if self._pending_out >= self._write_limit or not self._messages:
-            self._flush()
-        elif not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+    # ---- failing after a protocol error -------------------------------------------
 
-    async def _drain(self) -> None:
-        """Wait while the transport's write buffer is above its high-water mark."""
-        if not self._write_paused or self._lost:
-            return
-        waiter = self._loop.create_future()
-        self._drain_waiters.append(waiter)
-        await waiter
+    def _start_fail_timer(self) -> None:
+        """The connection holds a protocol error's close frame until the
+        application has read the messages before it: bound that wait."""
+        if self._fail_timer is None:
+            timeout = self._close_timeout if self._close_timeout is not None else 10.0
+            self._fail_timer = self._loop.call_later(timeout, self._fail_now)
 
-    # ---- failing gracefully -------------------------------------------------------
-
-    def _hold_failure(self) -> None:
-        """The peer broke the protocol after messages we have not handed out
-        yet: hold our close frame until the application has read them (and
-        perhaps answered), so replies to valid messages are not lost. RFC 6455
-        section 7.1.7 says to fail "immediately"; the wait is bounded by
-        ``close_timeout`` and input is ignored meanwhile."""
-        self._held = self._conn.data_to_send()  # type: ignore[union-attr]
-        timeout = self._close_timeout if self._close_timeout is not None else 10.0
-        self._held_timer = self._loop.call_later(timeout, self._release_held)
-
-    def _release_held(self) -> None:
-        """Send the held close frame and close the transport as the connection says."""
-        held, self._held = self._held, None
-        if self._held_timer is not None:
-            self._held_timer.cancel()
-            self._held_timer = None
-        transport = self._transport
-        if held is None or transport is None:
-            return
-        if self._pongs:
-            held = b"".join(self._pongs) + held
-            self._pongs.clear()
-        if held and not transport.is_closing():
-            transport.write(held)
-        self._flush()
-
-    def _write_while_failing(self, opcode: int, payload: bytes) -> None:
-        """A reply sent while our close frame is held: frame it ourselves
-        (the connection is closed already) and write it ahead of the close."""
-        conn = self._conn
-        transport = self._transport
-        if conn is None or transport is None or transport.is_closing():
-            return
-        mask = True if conn.role == "client" else None  # RFC 6455 section 5.3
-        transport.write(_codec.encode_frame(opcode, payload, mask=mask))
+    def _fail_now(self) -> None:
+        self._fail_timer = None
+        self._conn.fail_now()
+        self._dispatch()
+        self._flush(force=True)
 
     # ---- flow control of reading -------------------------------------------------
 
@@ -478,17 +420,12 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         if transport is not None and not transport.is_closing():
             transport.resume_reading()
 
-    def _wake_receiver(self) -> None:
-        waiter = self._recv_waiter
-        if waiter is not None and not waiter.done():
-            waiter.set_result(None)
-
     # ---- pings and keepalive -------------------------------------------------------
 
-    def _send_ping(self, data: Optional[bytes] = None) -> asyncio.Future[float]:
+    def _send_ping(self, data: Optional[bytes] = None) -> "asyncio.Future[float]":
         """Send a ping; return a future resolved with the round-trip time on its pong."""
         conn = self._conn
-        if conn is None or conn.state is not State.OPEN:
+        if conn.state is not State.OPEN or conn.failure_pending:
             raise self._closed_exception()
         if data is None:
             data = os.urandom(4)
@@ -497,7 +434,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         elif data in self._pings:
             raise ValueError("a ping with this payload is already waiting for its pong")
         conn.send_ping(data)
-        waiter = self._loop.create_future()
+        waiter: "asyncio.Future[float]" = self._loop.create_future()
         self._pings[bytes(data)] = (waiter, time.monotonic())
         self._flush()
         return waiter
@@ -508,10 +445,8 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         try:
             while True:
                 await asyncio.sleep(self._ping_interval)
-                conn = self._conn
-                if conn is None or conn.state is not State.OPEN:
+                if self._conn.state is not State.OPEN:
                     return
-                self._shrink_if_idle()
                 waiter = self._send_ping()
                 if self._ping_timeout is None:
                     await waiter
@@ -538,23 +473,20 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
 
     def _start_closing(self, code: Optional[int], reason: str) -> None:
         """Send a close frame (if not sent yet) and bound the wait for the answer."""
-        if self._held is not None:
-            self._release_held()
         conn = self._conn
-        if conn is None:
-            if self._transport is not None:
-                self._transport.close()
-            return
-        if conn.state is State.OPEN:
-            conn.close(code, reason)
+        state = conn.state
+        if state is State.OPEN:
+            conn.close(code, reason)  # with a failure pending: the failure's close frame
             if self._reading_paused:
                 self._resume_reading()  # the peer's close frame must get through
-            self._flush()
+            self._dispatch()
+            self._flush(force=True)
             if not self._lost:
                 self._start_close_timer()
-        elif conn.state is State.CONNECTING:
+        elif state is State.CONNECTING:
             conn.close(code, reason)
-            self._flush()
+            self._dispatch()
+            self._flush(force=True)
             if self._transport is not None:
                 self._transport.close()
 
@@ -569,15 +501,11 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             self._transport.abort()
 
     def _cancel_timers(self) -> None:
-        if self._close_timer is not None:
-            self._close_timer.cancel()
-            self._close_timer = None
-        if self._held_timer is not None:
-            self._held_timer.cancel()
-            self._held_timer = None
-        if self._linger_timer is not None:
-            self._linger_timer.cancel()
-            self._linger_timer = None
+        for name in ("_close_timer", "_fail_timer", "_linger_timer", "_shrink_timer"):
+            timer = getattr(self, name)
+            if timer is not None:
+                timer.cancel()
+                setattr(self, name, None)
         task = self._keepalive_task
         if task is not None and not task.done() and task is not _current_task():
             task.cancel()

@@ -1,10 +1,12 @@
 """``serve()``: an asyncio WebSocket server on :class:`wsframe.aio.WebSocket`.
 
-The server reads the request head itself (bounded by
-:class:`~wsframe.handshake.HeadReader`), gives ``process_request`` a chance
-to answer plain HTTP (the chat demo serves its page this way), checks the
-handshake with :func:`wsframe.handshake.accept`, then runs
-``handler(websocket)`` in a task of its own. When the handler returns the
+Each TCP connection gets a :class:`wsframe.Connection` at once
+(``auto_accept=False``), which reads and checks the request head. Its
+:class:`~wsframe.events.HandshakeRequest` event goes to ``process_request``
+(a function or a coroutine: it may answer plain HTTP, as the chat demo
+serves its page), then ``process_response`` may change the response, then
+the connection sends it; this module only calls the hooks. A valid upgrade
+runs ``handler(websocket)`` in a task of its own. When the handler returns the
 connection is closed with 1000 (1011 if it raised).
 
 ``serve()`` returns a :class:`Server`; ``await`` it to start listening, or
@@ -16,12 +18,14 @@ use it as ``async with serve(...) as server:``. Leaving the block (or
 from __future__ import annotations
 
 import asyncio
+import inspect
+import socket
 import ssl as _ssl
 from typing import (
+    TYPE_CHECKING,
     Any,
     Awaitable,
     Callable,
-    Dict,
     Generator,
     Iterable,
     List,
@@ -29,88 +33,81 @@ from typing import (
     Sequence,
     Set,
     Tuple,
+    Union,
 )
 
-from .. import (
-    deflate as _deflate,  # permessage-deflate, on by default (compression="deflate")
-)
-from .. import handshake
-from .._backend import codec as _codec
-from ..connection import Connection
-from ..handshake.http11 import (
-    HeadReader,
-    Request,
-    Response,
-    parse_request,
-    serialize_response,
-)
+from .. import events as ev
+from ..connection import Connection, State
+from ..handshake.http11 import Request, Response
 from .connection import WebSocket
 from .exceptions import ConnectionClosed
-from .protocol import (
-    DEFAULT_MAX_QUEUE,
-    DEFAULT_READ_BUFFER_SIZE,
-    DEFAULT_WRITE_LIMIT,
-    logger,
-)
+from .options import Options
+from .protocol import logger
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .options import CommonOptions
 
 __all__ = ["serve", "Server", "ServerConnection", "HTTPResponse"]
 
-Handler = Callable[[WebSocket], Awaitable[Any]]
+Handler = Callable[["ServerConnection"], Awaitable[Any]]
 
 #: What ``process_request`` may return instead of None: a plain HTTP answer.
 HTTPResponse = Tuple[int, Iterable[Tuple[str, str]], bytes]
-ProcessRequest = Callable[["ServerConnection", Request], Optional[HTTPResponse]]
+#: ``process_request(connection, request)``: None to go on with the
+#: handshake, or an answer; a plain function or a coroutine function.
+ProcessRequest = Callable[
+    ["ServerConnection", Request], Union[None, HTTPResponse, Response, Awaitable[Union[None, HTTPResponse, Response]]]
+]
+#: ``process_response(connection, request, response)``: None to send
+#: ``response`` (changed in place or not), or another response.
+ProcessResponse = Callable[
+    ["ServerConnection", Request, Response],
+    Union[None, HTTPResponse, Response, Awaitable[Union[None, HTTPResponse, Response]]],
+]
 
-_REASONS = {
-    200: "OK",
-    301: "Moved Permanently",
-    302: "Found",
-    304: "Not Modified",
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
+_INTERNAL_ERROR: HTTPResponse = (500, [("Content-Type", "text/plain; charset=utf-8")], b"internal server error\n")
 
 
 class ServerConnection(WebSocket):
-    """The server side of one connection: the handshake, then the handler task."""
+    """The server side of one connection: the handshake hooks, then the handler task."""
 
     def __init__(self, server: "Server") -> None:
-        opts = server._options
-        super().__init__(
-            max_queue=opts["max_queue"],
-            read_buffer_size=opts["read_buffer_size"],
-            write_limit=opts["write_limit"],
-            ping_interval=opts["ping_interval"],
-            ping_timeout=opts["ping_timeout"],
-            close_timeout=opts["close_timeout"],
+        options = server._options
+        conn = Connection(
+            "server",
+            auto_accept=False,  # the hooks below answer every request
+            origins=server._origins,
+            extension_factories=options.server_extensions(),
+            **options.connection_kwargs(),
         )
+        super().__init__(conn, options)
         self._server = server
-        self._head: Optional[HeadReader] = HeadReader(opts["max_head_size"])
         self._open_timer: Optional[asyncio.TimerHandle] = None
-        self._handler_task: Optional[asyncio.Task[None]] = None
+        self._handler_task: Optional["asyncio.Task[None]"] = None
+        self._hook_task: Optional["asyncio.Task[None]"] = None
 
     # ---- the opening handshake (RFC 6455 section 4.2) ----------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
         self._server._connections.add(self)
-        timeout = self._server._options["open_timeout"]
+        timeout = self._options.open_timeout
         if timeout is not None:
             self._open_timer = self._loop.call_later(timeout, self._open_timed_out)
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
         self._cancel_open_timer()
+        if self._hook_task is not None and not self._hook_task.done():
+            self._hook_task.cancel()
         super().connection_lost(exc)
         if self._handler_task is None:
             self._server._connections.discard(self)
 
     def _open_timed_out(self) -> None:
         self._open_timer = None
-        if self._conn is None and self._transport is not None:
+        if self._transport is not None and self._handler_task is None:
             logger.info("opening handshake timed out: closing")
             self._transport.abort()
 
@@ -119,74 +116,92 @@ class ServerConnection(WebSocket):
             self._open_timer.cancel()
             self._open_timer = None
 
-    def _receive_head(self, data: memoryview) -> None:
-        head_reader = self._head
-        if head_reader is None:  # answered over plain HTTP; ignore the rest
+    def _on_request(self, event: ev.HandshakeRequest) -> None:
+        """The request head is in: ``process_request``, then the answer."""
+        hook = self._server._process_request
+        if hook is None:
+            self._answer_request(None)
             return
-        try:
-            done = head_reader.feed(data)
-            if done is None:
-                return
-            head, rest = done
-            request = parse_request(head)
-        except handshake.InvalidHandshake as exc:
-            self._answer_http(exc.response)
-            return
-        self._head = None
-        self._handshake_request = request
-        opts = self._server._options
-        process_request: Optional[ProcessRequest] = opts["process_request"]
-        if process_request is not None:
-            try:
-                answer = process_request(self, request)
-            except Exception:
-                logger.exception("process_request failed")
-                answer = (500, [], b"internal server error\n")
-            if answer is not None:
-                self._answer_http(_http_response(*answer))
-                return
-        try:
-            accepted = handshake.accept(
-                request,
-                subprotocols=opts["subprotocols"],
-                origins=opts["origins"],
-                extensions=opts["extension_factories"],
-                extra_headers=opts["extra_headers"],
-            )
-        except handshake.InvalidHandshake as exc:
-            self._answer_http(exc.response)
-            return
-        self._conn = Connection.opened(
-            "server",
-            subprotocol=accepted.subprotocol,
-            extensions=accepted.extensions,
-            max_frame_size=opts["max_frame_size"],
-            max_message_size=opts["max_size"],
-            max_fragments=opts["max_fragments"],
-            auto_pong=False,  # the protocol answers pings (WebSocketProtocol._on_ping)
-        )
-        self._response_headers = accepted.headers
-        self._cancel_open_timer()
-        self._transport.write(accepted.response)  # type: ignore[union-attr]
-        self._on_open()
-        self._handler_task = self._loop.create_task(self._run_handler())
-        if rest:
-            self._conn.receive_data(rest)
-            self._dispatch()
-            self._flush()
+        self._run_hook("process_request", lambda: hook(self, event.request), self._answer_request)
 
-    def _answer_http(self, response: bytes) -> None:
-        """Send a plain HTTP response (an error or a page), then close with
-        a lingering close (WebSocketProtocol._linger_close) so input the
-        client is still sending, like the rest of an oversized head, does
-        not make the kernel reset the connection before the client has read
-        the response."""
-        self._head = None
+    def _answer_request(self, answer: object) -> None:
+        """``process_request`` said ``answer``: go on (None) or answer HTTP."""
+        if answer is None:
+            response = self._conn.prepare_accept()
+            hook = self._server._process_response
+            if hook is None:
+                self._send_response(response)
+                return
+            request = self._conn.request
+            assert request is not None
+
+            def send(result: object) -> None:
+                self._send_response(response if result is None else result)
+
+            self._run_hook("process_response", lambda: hook(self, request, response), send)
+            return
+        self._send_response(answer)
+
+    def _run_hook(self, name: str, call: Callable[[], object], then: Callable[[object], None]) -> None:
+        """Call an application hook, sync or async; a hook that raises gets
+        a 500 (logged), never a dead connection."""
+        try:
+            result = call()
+        except Exception:
+            logger.exception("%s failed", name)
+            self._send_response(_INTERNAL_ERROR)
+            return
+        if not inspect.isawaitable(result):
+            then(result)
+            return
+
+        async def wait() -> None:
+            try:
+                value = await result
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("%s failed", name)
+                self._send_response(_INTERNAL_ERROR)
+                return
+            then(value)
+
+        self._hook_task = self._loop.create_task(wait())
+
+    def _send_response(self, answer: object) -> None:
+        """Hand the answer to the connection (a Response or the
+        ``(status, headers, body)`` form); anything else is a 500."""
+        conn = self._conn
+        if self._transport is None or conn.request is None or conn.state is not State.CONNECTING:
+            return
+        try:
+            if isinstance(answer, Response):
+                conn.send_response(answer)
+            elif isinstance(answer, tuple) and len(answer) == 3:
+                status, headers, body = answer
+                conn.respond(status, headers, body)
+            else:
+                raise TypeError(
+                    f"a hook returned {type(answer).__name__}: expected None, a Response or (status, headers, body)"
+                )
+        except (TypeError, ValueError):
+            logger.exception("invalid answer to the handshake request")
+            conn.respond(*_INTERNAL_ERROR)
+        self._dispatch()
+        self._flush()
+
+    def _on_open(self) -> None:
         self._cancel_open_timer()
-        transport = self._transport
-        if transport is not None and not transport.is_closing():
-            transport.write(response)
-            self._linger_close()
+        super()._on_open()
+        self._handler_task = self._loop.create_task(self._run_handler())
+
+    def _on_rejected(self, event: ev.HandshakeRejected) -> None:
+        """The request was refused or answered over HTTP: the response goes
+        out, then a lingering close (see WebSocketProtocol._linger_close), so
+        input the client is still sending does not make the kernel reset the
+        connection before the client has read the response."""
+        self._cancel_open_timer()
+        super()._on_rejected(event)
 
     # ---- the handler -----------------------------------------------------------------
 
@@ -207,14 +222,6 @@ class ServerConnection(WebSocket):
             self._server._connections.discard(self)
 
 
-def _http_response(status: int, headers: Iterable[Tuple[str, str]], body: bytes) -> bytes:
-    """A complete HTTP/1.1 response that closes the connection."""
-    fields = [(name, value) for name, value in headers if name.lower() not in ("content-length", "connection")]
-    fields.append(("Content-Length", str(len(body))))
-    fields.append(("Connection", "close"))
-    return serialize_response(Response(status, _REASONS.get(status, "Unknown"), fields, body=body))
-
-
 class Server:
     """A listening WebSocket server; see :func:`serve`.
 
@@ -227,14 +234,21 @@ class Server:
         handler: Handler,
         host: Optional[str],
         port: int,
+        *,
         ssl: Optional[_ssl.SSLContext],
-        options: Dict[str, Any],
-        create_server_kwargs: Dict[str, Any],
+        origins: Optional[Sequence[Optional[str]]],
+        process_request: Optional[ProcessRequest],
+        process_response: Optional[ProcessResponse],
+        options: Options,
+        create_server_kwargs: "dict[str, Any]",
     ) -> None:
         self._handler = handler
         self._host = host
         self._port = port
         self._ssl = ssl
+        self._origins = None if origins is None else list(origins)
+        self._process_request = process_request
+        self._process_response = process_response
         self._options = options
         self._kwargs = create_server_kwargs
         self._server: Optional[asyncio.Server] = None
@@ -302,7 +316,7 @@ class Server:
 
     async def wait_closed(self) -> None:
         """Wait until every connection and handler is done (bounded by the close timeout)."""
-        timeout = self._options["close_timeout"]
+        timeout = self._options.close_timeout
         conns = list(self._connections)
         if conns:
             waits = [asyncio.ensure_future(ws.wait_closed()) for ws in conns]
@@ -331,77 +345,57 @@ def serve(
     port: int = 0,
     *,
     ssl: Optional[_ssl.SSLContext] = None,
-    subprotocols: Sequence[str] = (),
     origins: Optional[Sequence[Optional[str]]] = None,
-    extension_factories: Sequence[Any] = (),
-    compression: Optional[str] = "deflate",
-    extra_headers: Iterable[Tuple[str, str]] = (),
     process_request: Optional[ProcessRequest] = None,
-    max_size: int = _codec.DEFAULT_MAX_MESSAGE_SIZE,
-    max_frame_size: Optional[int] = None,
-    max_fragments: int = _codec.DEFAULT_MAX_FRAGMENTS,
-    max_head_size: int = handshake.DEFAULT_MAX_HEAD_SIZE,
-    max_queue: int = DEFAULT_MAX_QUEUE,
-    read_buffer_size: int = DEFAULT_READ_BUFFER_SIZE,
-    write_limit: int = DEFAULT_WRITE_LIMIT,
-    ping_interval: Optional[float] = 20.0,
-    ping_timeout: Optional[float] = 20.0,
-    open_timeout: Optional[float] = 10.0,
-    close_timeout: Optional[float] = 10.0,
-    **create_server_kwargs: Any,
+    process_response: Optional[ProcessResponse] = None,
+    reuse_port: Optional[bool] = None,
+    backlog: int = 100,
+    sock: Optional[socket.socket] = None,
+    **options: "Unpack[CommonOptions]",
 ) -> Server:
     """A WebSocket server running ``await handler(websocket)`` per connection.
 
     Args:
-        handler: coroutine function taking a :class:`WebSocket`.
+        handler: coroutine function taking a :class:`ServerConnection`.
         host, port: where to listen (port 0 picks a free port: see ``server.port``).
         ssl: a server :class:`ssl.SSLContext` for ``wss://``.
-        subprotocols: supported subprotocols, most preferred first.
         origins: Origin allow-list (None allows any).
-        extension_factories: server extension factories (e.g. permessage-deflate).
-        compression: ``"deflate"`` (default, like websockets) accepts
-            permessage-deflate offers with :class:`wsframe.deflate.ServerPerMessageDeflate`'s
-            memory-saving defaults unless ``extension_factories`` has one; None disables it.
-        extra_headers: more fields for the 101 response.
-        process_request: ``f(connection, request)`` called with each request
-            head; return None to go on with the handshake or
-            ``(status, headers, body)`` to answer plain HTTP and close.
-        max_size: largest message accepted (1009 above it).
-        max_frame_size: largest frame accepted (default: ``max_size``).
-        max_fragments: most frames in one message.
-        max_head_size: largest request head (431 above it).
-        max_queue: unread messages at which reading pauses.
-        read_buffer_size: bytes asyncio reads at once.
-        write_limit: transport write-buffer high-water mark for ``send``.
-        ping_interval, ping_timeout: keepalive (None disables).
-        open_timeout: seconds for the client to send its request head.
-        close_timeout: seconds to wait during the closing handshake.
-        **create_server_kwargs: passed to ``loop.create_server`` (e.g.
-            ``reuse_port``, ``backlog``, ``sock`` with ``host=None``).
+        process_request: ``f(connection, request)``, a function or a
+            coroutine function, called with each request head (valid
+            upgrade or not); return None to go on with the handshake, or
+            answer plain HTTP with ``(status, headers, body)`` or a
+            :class:`~wsframe.handshake.Response`. A hook that raises or
+            returns something else gets a 500 (logged).
+        process_response: ``f(connection, request, response)``, a function
+            or a coroutine function, called with the response about to be
+            sent (the 101, or the error of an invalid request): change its
+            ``headers`` in place and return None, or return another response.
+        reuse_port, backlog, sock: passed to ``loop.create_server`` (``sock``
+            with ``host=None``).
+        **options: the options shared with :func:`~wsframe.aio.connect`
+            (:class:`~wsframe.aio.options.Options`): ``subprotocols``,
+            ``extension_factories``, ``compression``, ``extra_headers``,
+            ``max_size``, ``max_frame_size``, ``max_fragments``,
+            ``max_head_size``, ``max_queue``, ``max_queue_bytes``,
+            ``read_buffer_size``, ``write_limit``, ``ping_interval``,
+            ``ping_timeout``, ``open_timeout``, ``close_timeout``.
 
     Returns:
         A :class:`Server`: ``await`` it or use ``async with``.
     """
-    if compression not in ("deflate", None):
-        raise ValueError(f"unsupported compression: {compression!r} (use 'deflate' or None)")
-    options = {
-        "subprotocols": list(subprotocols),
-        "origins": None if origins is None else list(origins),
-        "extension_factories": _deflate.enable_server(extension_factories)
-        if compression == "deflate"
-        else list(extension_factories),
-        "extra_headers": list(extra_headers),
-        "process_request": process_request,
-        "max_size": max_size,
-        "max_frame_size": max_size if max_frame_size is None else max_frame_size,
-        "max_fragments": max_fragments,
-        "max_head_size": max_head_size,
-        "max_queue": max_queue,
-        "read_buffer_size": read_buffer_size,
-        "write_limit": write_limit,
-        "ping_interval": ping_interval,
-        "ping_timeout": ping_timeout,
-        "open_timeout": open_timeout,
-        "close_timeout": close_timeout,
-    }
-    return Server(handler, host, port, ssl, options, create_server_kwargs)
+    kwargs: "dict[str, Any]" = {"backlog": backlog}
+    if reuse_port is not None:
+        kwargs["reuse_port"] = reuse_port
+    if sock is not None:
+        kwargs["sock"] = sock
+    return Server(
+        handler,
+        host,
+        port,
+        ssl=ssl,
+        origins=origins,
+        process_request=process_request,
+        process_response=process_response,
+        options=Options(**options),
+        create_server_kwargs=kwargs,
+    )
