@@ -1,10 +1,14 @@
 """The chat demo with Python clients: the page, rooms, fan-out, join/leave
-notices, history, bad input, reconnecting after a server restart, the CLI."""
+notices, history, bad input, reconnecting after a server restart, the CLI,
+and the bounds: rooms, history, empty-room expiry (memory comes back), the
+per-connection rate limit."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import tracemalloc
 
 import pytest
 from aio_support import cli_server, run
@@ -12,6 +16,7 @@ from aio_support import cli_server, run
 from wsframe import handshake
 from wsframe.aio import ConnectionClosed, ConnectionClosedOK, connect
 from wsframe.chat import ChatServer
+from wsframe.chat.server import TokenBucket
 
 
 async def http_get(port: int, path: str) -> bytes:
@@ -36,6 +41,21 @@ async def join(port: int, room: str, name: str):
     joined = await next_event(ws)
     assert joined["type"] == "joined" and joined["room"] == room and joined["name"] == name
     return ws, joined
+
+
+async def history_seen(port: int, room: str) -> list:
+    """The texts of the history someone joining ``room`` now gets (they leave again)."""
+    ws, joined = await join(port, room, "newcomer")
+    await ws.close()
+    return [m["text"] for m in joined["history"]]
+
+
+async def say(ws, *texts: str) -> None:
+    """Send messages and wait until each comes back (so the server has them)."""
+    for text in texts:
+        await ws.send(json.dumps({"type": "message", "text": text}))
+    for _ in texts:
+        await asyncio.wait_for(next_event(ws, "message"), 10)
 
 
 def test_page_is_served():
@@ -189,5 +209,146 @@ def test_cross_origin_browsers_are_refused():
         await ws.send(json.dumps({"type": "join", "room": "o", "name": "same-origin"}))
         assert (await next_event(ws))["type"] == "joined"
         return ws, None
+
+    run(main())
+
+
+# ---- bounds ------------------------------------------------------------------------------------
+
+
+def test_room_cap_drops_empty_rooms_then_refuses_new_ones():
+    async def main():
+        async with ChatServer(max_rooms=2).serve(port=0) as server:
+            port = server.port
+            alice, _ = await join(port, "one", "alice")
+            bob, _ = await join(port, "two", "bob")
+            await say(bob, "kept until someone needs the room")
+            await bob.close()
+            # "two" is empty (with history): a new room takes its place.
+            carol, joined = await join(port, "three", "carol")
+            assert joined["history"] == []
+            # Both rooms have people now: a third one is refused, the connection stays usable.
+            await carol.send(json.dumps({"type": "join", "room": "four", "name": "carol"}))
+            error = await asyncio.wait_for(next_event(carol), 10)
+            assert error["type"] == "error" and "2 rooms" in error["message"]
+            await say(carol, "still in three")
+            await carol.send(json.dumps({"type": "join", "room": "one", "name": "carol"}))
+            assert (await asyncio.wait_for(next_event(carol, "joined"), 10))["members"] == ["alice", "carol"]
+            dave, joined = await join(port, "two", "dave")  # "three" is empty now: it makes way
+            assert joined["history"] == []
+            for ws in (alice, carol, dave):
+                await ws.close()
+
+    run(main())
+
+
+def test_history_cap():
+    async def main():
+        async with ChatServer(history=5).serve(port=0) as server:
+            alice, _ = await join(server.port, "h", "alice")
+            await say(alice, *(f"m{i}" for i in range(8)))
+            assert await history_seen(server.port, "h") == ["m3", "m4", "m5", "m6", "m7"]
+            await alice.close()
+
+    run(main())
+
+
+def test_empty_room_history_expires():
+    async def main():
+        chat = ChatServer(empty_ttl=1.0)
+        async with chat.serve(port=0) as server:
+            alice, _ = await join(server.port, "e", "alice")
+            await say(alice, "before")
+            await alice.close()
+            assert await history_seen(server.port, "e") == ["before"]  # back within the delay: kept
+            for _ in range(50):  # the delay starts again when the newcomer leaves
+                if "e" not in chat.rooms:
+                    break
+                await asyncio.sleep(0.1)
+            assert await history_seen(server.port, "e") == []
+
+    run(main())
+
+
+def test_memory_of_empty_rooms_comes_back():
+    """3,000 rooms x 10 messages of 2,000 characters, all left: +69 MiB held
+    forever before the bound; after the expiry delay it is all given back."""
+
+    rooms, per_room, text = 3000, 10, "x" * 1990
+
+    async def main():
+        chat = ChatServer(max_rooms=rooms + 1, empty_ttl=1.0, rate=None)
+        async with chat.serve(port=0) as server:
+            ws, _ = await join(server.port, "start", "filler")
+            gc.collect()
+            tracemalloc.start()
+            try:
+                for r in range(rooms):
+                    await ws.send(json.dumps({"type": "join", "room": f"room{r}", "name": "filler"}))
+                    for i in range(per_room):
+                        await ws.send(json.dumps({"type": "message", "text": f"{text}{i:010d}"}))
+                    for _ in range(per_room + 1):
+                        await asyncio.wait_for(ws.recv(), 10)
+                await ws.send(json.dumps({"type": "join", "room": "start", "name": "filler"}))
+                await asyncio.wait_for(next_event(ws, "joined"), 10)
+                held, _ = tracemalloc.get_traced_memory()
+                for _ in range(100):  # the last room expires 1 s after the filler left it
+                    if len(chat.rooms) == 1:
+                        break
+                    await asyncio.sleep(0.1)
+                gc.collect()
+                after, _ = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+            assert list(chat.rooms) == ["start"]
+            # Before the bound this stayed at about 69 MiB (2.4 KiB per message).
+            assert after < 1 << 20, f"{after / 2**20:.1f} MiB still held (was {held / 2**20:.1f} MiB at the end of the fill)"
+            await ws.close()
+
+    run(main(), timeout=180)
+
+
+def test_token_bucket_refills_at_its_rate_up_to_the_burst():
+    bucket = TokenBucket(rate=16, burst=3, now=100.0)  # times in 1/32 s: exact in binary
+    assert [bucket.take(100.0) for _ in range(4)] == [True, True, True, False]
+    assert bucket.take(100.03125) is False  # half a token back
+    assert bucket.take(100.0625) is True
+    assert [bucket.take(200.0) for _ in range(4)] == [True, True, True, False]  # a long pause saves 3 at most
+
+
+def test_flooding_connection_is_closed_1008_others_go_on():
+    async def main():
+        async with ChatServer(rate=5, burst=10).serve(port=0) as server:
+            port = server.port
+            alice, _ = await join(port, "r", "alice")
+            bob, _ = await join(port, "r", "bob")
+            mallory, _ = await join(port, "r", "mallory")
+            try:
+                for i in range(60):
+                    await mallory.send(json.dumps({"type": "message", "text": f"flood {i}"}))
+            except ConnectionClosed:
+                pass
+
+            async def closed_code(ws):
+                with pytest.raises(ConnectionClosed):
+                    while True:
+                        await ws.recv()
+                return ws.close_code, ws.close_reason
+
+            code, reason = await asyncio.wait_for(closed_code(mallory), 10)
+            assert code == 1008 and "per second" in reason
+            await alice.send(json.dumps({"type": "message", "text": "still here"}))
+
+            async def text_from(ws, name):
+                while True:
+                    event = await next_event(ws, "message")
+                    if event["name"] == name:
+                        return event["text"]
+
+            assert await asyncio.wait_for(text_from(bob, "alice"), 10) == "still here"
+            assert await asyncio.wait_for(text_from(alice, "alice"), 10) == "still here"
+            assert alice.open and bob.open
+            await alice.close()
+            await bob.close()
 
     run(main())

@@ -12,9 +12,26 @@ server -> client
     ``{"type": "message", "room", "name", "text", "time"}`` to everybody in the room,
     ``{"type": "error", "message"}`` for a bad request.
 
-Everything is bounded: names and rooms at 32 characters, messages at 2,000,
-a frame at 16 KiB, the history at 50 messages per room. Fan-out encodes each
-message once (:func:`wsframe.aio.broadcast`).
+Everything is bounded, so a visitor cannot make the server hold memory that
+outlives them (the options of :class:`ChatServer` in brackets):
+
+* names and rooms at 32 characters, messages at 2,000, a frame at 16 KiB;
+* at most 1,000 rooms (``max_rooms``). A join to a new room beyond that
+  first drops the room that has been empty longest; when every room has
+  people in it, the join gets an ``error`` event and the connection stays
+  where it was;
+* the history at 50 messages per room (``history``), given to whoever joins;
+* the history of a room nobody is in is dropped after 60 s (``empty_ttl``,
+  on the event loop's clock); an empty room without history goes at once;
+* 20 messages per second per connection, bursts of 40 (``rate``, ``burst``:
+  a token bucket on the loop's clock). Every incoming message counts, bad
+  ones included; beyond it the server closes that connection with 1008
+  (policy violation) and the others go on;
+* 60 s for a new connection to join a room (1008 after that).
+
+So the history never holds more than ``max_rooms * history`` messages (at
+most 50,000 by default), and none of it once the rooms have been empty for
+``empty_ttl``. Fan-out encodes each message once (:func:`wsframe.aio.broadcast`).
 """
 
 from __future__ import annotations
@@ -31,13 +48,17 @@ from ..aio import WebSocket, broadcast, serve
 from ..aio.server import HTTPResponse, Server
 from ..handshake.http11 import Request
 
-__all__ = ["ChatServer", "MAX_NAME", "MAX_TEXT", "HISTORY"]
+__all__ = ["ChatServer", "TokenBucket", "MAX_NAME", "MAX_TEXT", "HISTORY", "MAX_ROOMS", "EMPTY_TTL", "RATE", "BURST"]
 
 logger = logging.getLogger("wsframe.chat")
 
 MAX_NAME = 32  # characters of a name or a room
 MAX_TEXT = 2000  # characters of a message
 HISTORY = 50  # messages kept per room for people who join later
+MAX_ROOMS = 1000  # rooms held at once, with people or with history
+EMPTY_TTL = 60.0  # seconds an empty room keeps its history
+RATE = 20.0  # messages per second a connection may send, on average
+BURST = 40  # messages a connection may send at once
 MAX_FRAME = 16 * 1024  # bytes of one incoming message
 JOIN_TIMEOUT = 60.0  # seconds a new connection may take to join a room
 
@@ -58,12 +79,76 @@ def _clean(value: Any, limit: int) -> Optional[str]:
     return str(value)  # already a str; str() tells the type checker
 
 
-class ChatServer:
-    """Rooms of connected people; :meth:`handler` runs once per WebSocket."""
+def _encode(event: Dict[str, Any]) -> str:
+    return json.dumps(event, ensure_ascii=False)
 
-    def __init__(self) -> None:
-        self.rooms: Dict[str, Dict[WebSocket, str]] = {}
-        self.history: Dict[str, Deque[Dict[str, Any]]] = {}
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up; one per message.
+
+    Times are the caller's clock in seconds (the chat uses ``loop.time()``).
+    """
+
+    __slots__ = ("rate", "burst", "tokens", "stamp")
+
+    def __init__(self, rate: float, burst: int, now: float) -> None:
+        self.rate = rate
+        self.burst = float(burst)
+        self.tokens = float(burst)
+        self.stamp = now
+
+    def take(self, now: float) -> bool:
+        """Spend one token; False (and nothing spent) when the bucket is empty."""
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
+class _Room:
+    """The people in one room (connection -> name) and its last messages."""
+
+    __slots__ = ("people", "history")
+
+    def __init__(self, history: int) -> None:
+        self.people: Dict[WebSocket, str] = {}
+        self.history: Deque[Dict[str, Any]] = collections.deque(maxlen=history)
+
+
+class ChatServer:
+    """Rooms of connected people; :meth:`handler` runs once per WebSocket.
+
+    Args:
+        max_rooms: rooms held at once; a new room beyond it drops the room
+            empty longest, or is refused with an ``error`` event.
+        history: messages kept per room for people who join later.
+        empty_ttl: seconds an empty room keeps its history (0: none).
+        rate, burst: messages per second per connection on average, and at
+            once (a token bucket); beyond them the connection is closed
+            with 1008. ``rate=None`` turns the limit off.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_rooms: int = MAX_ROOMS,
+        history: int = HISTORY,
+        empty_ttl: float = EMPTY_TTL,
+        rate: Optional[float] = RATE,
+        burst: int = BURST,
+    ) -> None:
+        if max_rooms < 1 or history < 0 or empty_ttl < 0 or burst < 1 or (rate is not None and rate <= 0):
+            raise ValueError("need max_rooms >= 1, history >= 0, empty_ttl >= 0, rate > 0 (or None), burst >= 1")
+        self.max_rooms = max_rooms
+        self.history = history
+        self.empty_ttl = empty_ttl
+        self.rate = rate
+        self.burst = burst
+        self.rooms: Dict[str, _Room] = {}
+        # Empty rooms still holding history, longest empty first, with the timer that drops each.
+        self._empty: Dict[str, asyncio.TimerHandle] = {}
         self._page: Optional[bytes] = None
 
     # ---- HTTP: the page ------------------------------------------------------------
@@ -98,81 +183,107 @@ class ChatServer:
     # ---- WebSocket: the rooms --------------------------------------------------------
 
     def members(self, room: str) -> List[str]:
-        return sorted(self.rooms.get(room, {}).values())
+        held = self.rooms.get(room)
+        return sorted(held.people.values()) if held is not None else []
 
     def _send_all(self, room: str, event: Dict[str, Any]) -> None:
-        people = self.rooms.get(room)
-        if people:
-            broadcast(list(people), json.dumps(event, ensure_ascii=False))
+        held = self.rooms.get(room)
+        if held is not None and held.people:
+            broadcast(list(held.people), _encode(event))
+
+    def _can_open(self, room: str) -> bool:
+        """Whether a join to ``room`` fits: it exists, there is space, or an empty room can go."""
+        return room in self.rooms or len(self.rooms) < self.max_rooms or bool(self._empty)
+
+    def _open(self, room: str) -> _Room:
+        """The room, made if need be (dropping the longest-empty room at the cap)."""
+        held = self.rooms.get(room)
+        if held is not None:
+            timer = self._empty.pop(room, None)
+            if timer is not None:
+                timer.cancel()
+            return held
+        if len(self.rooms) >= self.max_rooms:
+            self._drop(next(iter(self._empty)))
+        held = self.rooms[room] = _Room(self.history)
+        return held
+
+    def _drop(self, room: str) -> None:
+        """Forget an empty room and its history."""
+        timer = self._empty.pop(room, None)
+        if timer is not None:
+            timer.cancel()
+        del self.rooms[room]
 
     def _join(self, ws: WebSocket, room: str, name: str) -> None:
-        people = self.rooms.setdefault(room, {})
-        people[ws] = name
-        history = list(self.history.get(room, ()))
+        held = self._open(room)
+        held.people[ws] = name
         members = self.members(room)
-        others = [peer for peer in people if peer is not ws]
-        broadcast(
-            others, json.dumps({"type": "join", "room": room, "name": name, "members": members}, ensure_ascii=False)
-        )
-        broadcast(
-            [ws],
-            json.dumps(
-                {"type": "joined", "room": room, "name": name, "members": members, "history": history},
-                ensure_ascii=False,
-            ),
-        )
+        others = [peer for peer in held.people if peer is not ws]
+        broadcast(others, _encode({"type": "join", "room": room, "name": name, "members": members}))
+        joined = {"type": "joined", "room": room, "name": name, "members": members, "history": list(held.history)}
+        broadcast([ws], _encode(joined))
 
     def _leave(self, ws: WebSocket, room: str) -> None:
-        people = self.rooms.get(room)
-        if not people or ws not in people:
+        held = self.rooms.get(room)
+        if held is None or ws not in held.people:
             return
-        name = people.pop(ws)
-        if not people:
-            del self.rooms[room]
-            return
-        self._send_all(room, {"type": "leave", "room": room, "name": name, "members": self.members(room)})
+        name = held.people.pop(ws)
+        if held.people:
+            self._send_all(room, {"type": "leave", "room": room, "name": name, "members": self.members(room)})
+        elif held.history and self.empty_ttl > 0:
+            self._empty[room] = asyncio.get_running_loop().call_later(self.empty_ttl, self._drop, room)
+        else:
+            self._drop(room)
 
     def _say(self, room: str, name: str, text: str) -> None:
         event = {"type": "message", "room": room, "name": name, "text": text, "time": time.time()}
-        self.history.setdefault(room, collections.deque(maxlen=HISTORY)).append(event)
+        self.rooms[room].history.append(event)
         self._send_all(room, event)
 
     async def handler(self, ws: WebSocket) -> None:
         """One person: join a room, then talk; leaving the socket leaves the room."""
         where: Optional[Tuple[str, str]] = None  # (room, name)
+        loop = asyncio.get_running_loop()
+        bucket = None if self.rate is None else TokenBucket(self.rate, self.burst, loop.time())
         try:
             while True:
                 if where is None:
                     raw = await asyncio.wait_for(ws.recv(), JOIN_TIMEOUT)
                 else:
                     raw = await ws.recv()
+                if bucket is not None and not bucket.take(loop.time()):
+                    await ws.close(1008, f"more than {self.rate:g} messages per second")
+                    return
                 request = self._parse(raw)
+                kind = None if request is None else request.get("type")
+                error: Optional[str] = None
                 if request is None:
-                    await ws.send(json.dumps({"type": "error", "message": "expected a JSON object with a type"}))
-                    continue
-                kind = request.get("type")
-                if kind == "join":
+                    error = "expected a JSON object with a type"
+                elif kind == "join":
                     room = _clean(request.get("room"), MAX_NAME)
                     name = _clean(request.get("name"), MAX_NAME)
                     if room is None or name is None:
-                        await ws.send(
-                            json.dumps({"type": "error", "message": f"room and name: 1-{MAX_NAME} characters"})
-                        )
-                        continue
-                    if where is not None:
-                        self._leave(ws, where[0])
-                    where = (room, name)
-                    self._join(ws, room, name)
+                        error = f"room and name: 1-{MAX_NAME} characters"
+                    elif not self._can_open(room):
+                        error = f"all {self.max_rooms} rooms are in use: join one of them"
+                    else:
+                        if where is not None:
+                            self._leave(ws, where[0])
+                        where = (room, name)
+                        self._join(ws, room, name)
                 elif kind == "message":
                     text = request.get("text")
                     if where is None:
-                        await ws.send(json.dumps({"type": "error", "message": "join a room first"}))
+                        error = "join a room first"
                     elif not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
-                        await ws.send(json.dumps({"type": "error", "message": f"text: 1-{MAX_TEXT} characters"}))
+                        error = f"text: 1-{MAX_TEXT} characters"
                     else:
                         self._say(where[0], where[1], text)
                 else:
-                    await ws.send(json.dumps({"type": "error", "message": f"unknown type {kind!r}"}))
+                    error = f"unknown type {kind!r}"
+                if error is not None:
+                    await ws.send(_encode({"type": "error", "message": error}))
         except asyncio.TimeoutError:
             await ws.close(1008, "join a room first")
         finally:
