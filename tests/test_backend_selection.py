@@ -158,3 +158,50 @@ def test_report_header_names_the_backend():
     lines = pytest_report_header(None)  # type: ignore[arg-type]
     assert lines and lines[0].startswith("wsframe: backend=")
     assert wsframe.BACKEND in lines[0]
+
+
+# ---- the report --------------------------------------------------------------------------------
+
+REPORT_KEYS = [
+    "backend",
+    "has_c_extension",
+    "mask_kernel",
+    "utf8_kernel",
+    "supported_kernels",
+    "forced_simd",
+    "c_import_error",
+    "python",
+    "deflate",
+    "free_threaded",
+    "gil_enabled",
+]
+
+
+def test_backend_info_keys_and_interpreter():
+    import sysconfig
+
+    import wsframe
+
+    info = wsframe.backend_info()
+    assert list(info) == REPORT_KEYS
+    assert info["free_threaded"] is (sysconfig.get_config_var("Py_GIL_DISABLED") == 1)
+    is_gil_enabled = getattr(sys, "_is_gil_enabled", None)
+    assert info["gil_enabled"] is (True if is_gil_enabled is None else is_gil_enabled())
+    if not info["free_threaded"]:
+        assert info["gil_enabled"] is True
+
+
+def test_selector_imports_only_codecs():
+    """``_backend`` picks a codec and knows nothing else of the package (the report is ``_info``)."""
+    import ast
+
+    tree = ast.parse(Path(PKG_PARENT, "wsframe", "_backend.py").read_text(encoding="utf-8"))
+    relative = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            relative.update(f"{node.module or ''}.{alias.name}".strip(".") for alias in node.names)
+        elif isinstance(node, ast.Call) and getattr(node.func, "attr", None) == "import_module":
+            (name,) = node.args  # f"{__package__}._codec_c"
+            assert isinstance(name, ast.JoinedStr)
+            relative.update(v.value.strip(".") for v in name.values if isinstance(v, ast.Constant))
+    assert relative == {"_codec_c", "_codec_py"}

@@ -98,10 +98,16 @@ def test_bench_plot(tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_missing_subcommand_is_a_placeholder(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    monkeypatch.setitem(cli.SUBCOMMANDS, "later", ("wsframe.cli._not_written_yet", "arrives later"))
-    assert cli.main(["later", "--any", "args"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+@pytest.mark.parametrize("command", sorted(cli.SUBCOMMANDS))
+def test_every_command_has_help_and_rejects_unknown_options(command: str, capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as info:
+        cli.main([command, "--help"])
+    assert info.value.code == 0
+    assert f"usage: wsframe {command}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as info:
+        cli.main([command, "--no-such-option"])
+    assert info.value.code == 2
+    assert "unrecognized arguments: --no-such-option" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not wsframe.HAS_C_EXTENSION, reason="needs the compiled backend")

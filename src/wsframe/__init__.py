@@ -7,7 +7,8 @@ a pure-Python twin with the same API otherwise; ``wsframe.BACKEND`` and
 
 from __future__ import annotations
 
-from ._backend import BACKEND, C_IMPORT_ERROR, HAS_C_EXTENSION, backend_info, codec as _codec
+from ._backend import BACKEND, C_IMPORT_ERROR, HAS_C_EXTENSION, codec as _codec
+from ._info import backend_info
 from ._version import __version__
 from .enums import CloseCode, Opcode, is_valid_close_code
 from .errors import InvalidUTF8, MessageTooBig, ProtocolError, WebSocketError

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional, Sequence
 
+from .cli import main
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the command line; returns the exit code."""
-    from .cli import main as cli_main
-
-    return cli_main(argv)
-
+__all__ = ["main"]
 
 if __name__ == "__main__":
     sys.exit(main())

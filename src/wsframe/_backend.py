@@ -1,7 +1,8 @@
 """Choose the codec backend once, loudly.
 
 The compiled ``_codec_c`` is used when it imports; otherwise the pure-Python
-``_codec_py`` twin, with the reason kept for :func:`backend_info`:
+``_codec_py`` twin, with the reason kept in :data:`C_IMPORT_ERROR` (reported
+by ``wsframe.backend_info()``, :mod:`wsframe._info`):
 
 * ``WSFRAME_NO_EXTENSIONS=1`` (or a non-CPython interpreter) selects the pure
   backend without trying the extension;
@@ -16,10 +17,9 @@ from __future__ import annotations
 import importlib
 import os
 import platform
-import sys
 import warnings
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple
 
 _TRUTHY = frozenset({"1", "true", "yes", "on"})
 
@@ -65,20 +65,3 @@ else:
 BACKEND: str = "c" if C_IMPORT_ERROR is None else "python"
 HAS_C_EXTENSION: bool = BACKEND == "c"
 
-
-def backend_info() -> Dict[str, Any]:
-    """Which backend and kernels are live, and why the C backend is not, if so."""
-    kernels = codec.kernel_info()
-    from .deflate.zlib_impl import IMPL as deflate_zlib  # lazy: deflate imports the handshake package
-
-    return {
-        "backend": BACKEND,
-        "has_c_extension": HAS_C_EXTENSION,
-        "mask_kernel": kernels["mask"],
-        "utf8_kernel": kernels["utf8"],
-        "supported_kernels": kernels["supported"],
-        "forced_simd": os.environ.get("WSFRAME_FORCE_SIMD") or None,
-        "c_import_error": C_IMPORT_ERROR,
-        "python": f"{platform.python_implementation()} {sys.version.split()[0]}",
-        "deflate": f"{deflate_zlib.name} {deflate_zlib.version}",  # permessage-deflate's zlib
-    }

@@ -76,6 +76,8 @@ def describe(env: Dict[str, Any]) -> str:
     lines.append(f"import wsframe -> backend {info['backend']!r} (mask kernel: {info['mask_kernel']}, UTF-8 kernel: {info['utf8_kernel']})")
     if info.get("c_import_error"):
         lines.append(f"  C backend not in use: {info['c_import_error']}")
+    if info.get("free_threaded"):
+        lines.append(f"free-threaded Python, GIL {'enabled' if info.get('gil_enabled') else 'disabled'}")
     kernels = env.get("c_kernels")
     if kernels:
         supported = kernels.get("supported") or []
