@@ -404,9 +404,10 @@ def expected_codes(name: str) -> dict:
 
 
 def count_kernel_calls(monkeypatch: pytest.MonkeyPatch) -> List[int]:
-    """Count calls of wsframe's kernels (the raw client's own masking included)."""
+    """Count calls of wsframe's kernels (the raw client's own masking included);
+    the websockets patch parses and encodes frames with FrameParser and encode_frame."""
     calls = [0]
-    for attr in ("apply_mask", "apply_mask_inplace", "find_invalid_utf8"):
+    for attr in ("apply_mask", "apply_mask_inplace", "find_invalid_utf8", "encode_frame", "FrameParser"):
         original = getattr(wsframe, attr)
 
         def counted(*args: Any, _original: Any = original, **kwargs: Any) -> Any:

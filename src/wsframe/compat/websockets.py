@@ -2,11 +2,16 @@
 
 Replaces ``from websockets.speedups import apply_mask``.
 
-:func:`patch` (``wsframe.compat.patch("websockets")``) swaps the masking
-function websockets' frame reader and writer call (``websockets.frames`` and,
-if imported, ``websockets.legacy.framing``). websockets already ships a C
-``apply_mask`` (SSE2/NEON, one byte at a time for the tail), so the gain is
-the wider AVX2/AVX-512 kernels on large frames.
+:func:`patch` (``wsframe.compat.patch("websockets")``) moves websockets'
+frame reading and writing onto wsframe's compiled codec: its sans-I/O
+``Protocol.parse`` (the frame loop under its asyncio, sync and trio
+connections, and uvicorn's websockets-sansio), ``Protocol.send_frame`` and
+``Frame.serialize`` (see :mod:`wsframe.compat._websockets_frames`). The same
+``websockets.frames.Frame`` objects reach ``recv_frame`` and the extensions,
+the same exceptions, close codes and bytes come out. It also swaps the masking
+function (``websockets.frames`` and, if imported, ``websockets.legacy.framing``:
+the legacy layer keeps its own frame reader). ``frames=False`` swaps the
+masking function only.
 
 With ``fail_fast_utf8=True`` text frames are also validated as they arrive
 (RFC 6455 section 8.1) instead of when the application decodes the whole
@@ -26,7 +31,7 @@ from typing import Any, List
 
 import wsframe
 
-from . import _patching
+from . import _patching, _websockets_frames
 from ._buffers import flat_bytes
 from ._errors import tp_name
 from ._utf8dfa import ACCEPT, scan
@@ -144,12 +149,18 @@ def _fail_fast_recv_frame(original: Any) -> Any:
 # ---- patch -----------------------------------------------------------------------
 
 
-def spec(*, fail_fast_utf8: bool = False) -> _patching.PatchSpec:
-    """The patch of websockets; ``fail_fast_utf8`` adds the text check (see module doc)."""
+def spec(*, fail_fast_utf8: bool = False, frames: bool = True) -> _patching.PatchSpec:
+    """The patch of websockets.
+
+    Args:
+        fail_fast_utf8: add the text check (see the module docstring).
+        frames: parse and serialise frames with wsframe's codec (the speedup);
+            False swaps the masking function only.
+    """
 
     def swaps() -> List[_patching.Swap]:
-        frames = importlib.import_module("websockets.frames")
-        result = [_patching.Swap(frames, "apply_mask", apply_mask)]
+        frames_mod = importlib.import_module("websockets.frames")
+        result = [_patching.Swap(frames_mod, "apply_mask", apply_mask)]
         try:
             speedups = importlib.import_module("websockets.speedups")
         except ImportError:
@@ -159,8 +170,11 @@ def spec(*, fail_fast_utf8: bool = False) -> _patching.PatchSpec:
         legacy = _patching.loaded("websockets.legacy.framing")
         if legacy is not None:  # never imported here: it warns DeprecationWarning
             result.append(_patching.Swap(legacy, "apply_mask", apply_mask))
+        protocol = importlib.import_module("websockets.protocol")
+        if frames:
+            for owner, attribute, replacement in _websockets_frames.swaps_for(protocol.Protocol, frames_mod.Frame):
+                result.append(_patching.Swap(owner, attribute, replacement))
         if fail_fast_utf8:
-            protocol = importlib.import_module("websockets.protocol")
             original = vars(protocol.Protocol)["recv_frame"]
             result.append(_patching.Swap(protocol.Protocol, "recv_frame", _fail_fast_recv_frame(original)))
         return result
@@ -168,7 +182,9 @@ def spec(*, fail_fast_utf8: bool = False) -> _patching.PatchSpec:
     return _patching.PatchSpec(
         name="websockets",
         distribution="websockets",
-        minimum=(17, 0),
+        # Every release from 13.0 to 17.4 was run through
+        # tests/test_compat_websockets_protocol.py (scripts/websockets_versions.sh).
+        minimum=(13, 0),
         below=(18, 0),
         swaps=swaps,
         module="websockets",
