@@ -10,6 +10,7 @@ from wsframe import Extension
 from wsframe.handshake import (
     ClientExtensionFactory,
     InvalidHeader,
+    InvalidMessage,
     InvalidStatus,
     InvalidUpgrade,
     NegotiationError,
@@ -117,3 +118,22 @@ def test_invalid_status_keeps_response() -> None:
     with pytest.raises(InvalidStatus) as info:
         check_response(response, req)
     assert info.value.status == 404 and info.value.http_response is response
+
+
+@pytest.mark.parametrize("version", ["HTTP/1.0", "HTTP/1.2", "HTTP/2.0", "HTTP/0.9"])
+def test_101_in_another_http_version_is_refused(version: str) -> None:
+    # Issue 19, defect 7: the server refuses HTTP/1.0 requests and websockets
+    # refuses this answer; an upgrade is an HTTP/1.1 mechanism (RFC 9110 7.8).
+    req = build_request("h")
+    data = accept(parse_request(req.data)).response.replace(b"HTTP/1.1 ", version.encode() + b" ", 1)
+    response = parse_response(data)
+    assert (response.version, response.status) == (version, 101)
+    with pytest.raises(InvalidMessage, match="HTTP/1.1"):
+        check_response(response, req)
+
+
+def test_refusal_in_another_http_version_is_still_a_status() -> None:
+    req = build_request("h")
+    with pytest.raises(InvalidStatus) as info:
+        check_response(Response(403, "Forbidden", [], "HTTP/1.0"), req)
+    assert info.value.status == 403

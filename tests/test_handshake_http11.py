@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
 from wsframe.handshake import (
@@ -182,3 +184,150 @@ def test_obs_text_in_header_values_roundtrips_as_latin1() -> None:
 def test_control_bytes_in_header_values_are_refused(value: bytes) -> None:
     with pytest.raises(InvalidMessage):
         parse_request(b"GET / HTTP/1.1\r\nHost: h\r\nX: " + value + b"\r\n\r\n")
+
+
+# HeadReader(expect=...): a head whose start cannot be HTTP fails at once
+# (issue 19, defect 9: a client waited out open_timeout on garbage).
+
+Expect = Literal["request", "response"]
+
+RESPONSE = (
+    b"HTTP/1.1 101 Switching Protocols\r\n"
+    b"Upgrade: websocket\r\n"
+    b"Connection: Upgrade\r\n"
+    b"Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+    b"\r\n"
+)
+
+
+NOT_A_STATUS_LINE = [
+    b"\x16\x03\x01\x02\x00",  # a TLS record: the server speaks TLS
+    b"SSH-2.0-OpenSSH_9.6\r\n",
+    b"\x81\x05hello",  # a WebSocket frame
+    b"<html>",
+    b"http/1.1 101 ",
+    b"HTTP/1.0 101 Switching Protocols\r\n",  # defect 7 too: only HTTP/1.1
+    b"HTTP/2 101",
+    b"HTTP/1.1  101",
+    b"HTTP/1.1 1O1",
+    b"HTTP/1.1 1011 ",
+    b"HTTP/1.1 101x",
+    b"HTTP/1.1 101 \x00",
+    b"HTTP/1.1 101 OK\n",  # bare LF
+    b"HTTP/1.1 101 O\rK",
+    b"HTTP/1.1 10\r\n",
+    b"HTTP/1.1\r\n",
+]
+NOT_A_REQUEST_LINE = [
+    b"\x16\x03\x01\x02\x00",
+    b" GET / HTTP/1.1",
+    b"G(T / HTTP/1.1",
+    b"GET  / HTTP/1.1",
+    b"GET /a\x01b HTTP/1.1",
+    b"GET / HTTX/1.1",
+    b"GET / http/1.1",
+    b"GET / HTTP/11",
+    b"GET / HTTP/1.1 ",
+    b"GET / HTTP/1.1x",
+    b"GET / HTTP/1.1\n",
+    b"GET /\r\n",
+    b"GET\r\n",
+    b"GET / \xff",
+]
+
+
+@pytest.mark.parametrize(
+    ("expect", "data"),
+    [("response", data) for data in NOT_A_STATUS_LINE] + [("request", data) for data in NOT_A_REQUEST_LINE],
+)
+def test_reader_expect_refuses_garbage_at_once(expect: Expect, data: bytes) -> None:
+    assert HeadReader().feed(data) is None  # without expect it waits for more
+    with pytest.raises(InvalidMessage) as info:
+        HeadReader(expect=expect).feed(data)
+    assert type(info.value) is InvalidMessage
+
+
+@pytest.mark.parametrize(
+    ("expect", "data", "at"),
+    [
+        ("response", b"XTTP/1.1 101 OK\r\n", 0),
+        ("response", b"HTTP/1.0 101 OK\r\n", 7),
+        ("response", b"HTTP/1.1 2x0 OK\r\n", 10),
+        ("request", b"\x16\x03\x01", 0),
+        ("request", b"GET /\x7f HTTP/1.1\r\n", 5),
+        ("request", b"GET / HTTP/2.0.0\r\n", 14),
+    ],
+)
+def test_reader_expect_fails_on_the_deciding_byte(expect: Expect, data: bytes, at: int) -> None:
+    reader = HeadReader(expect=expect)
+    for i in range(at):
+        assert reader.feed(data[i : i + 1]) is None
+    with pytest.raises(InvalidMessage):
+        reader.feed(data[at : at + 1])
+
+
+@pytest.mark.parametrize(("expect", "head"), [("request", REQUEST), ("response", RESPONSE)])
+def test_reader_expect_waits_on_every_prefix_of_a_good_head(expect: Expect, head: bytes) -> None:
+    for split in range(1, len(head)):
+        reader = HeadReader(expect=expect)
+        assert reader.feed(head[:split]) is None
+        assert reader.feed(head[split:]) == (head, b"")
+    reader = HeadReader(expect=expect)
+    for i in range(len(head) - 1):
+        assert reader.feed(head[i : i + 1]) is None
+    assert reader.feed(head[-1:]) == (head, b"")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"HTTP/1.1 101", b"HTTP/1.1 101 ", b"HTTP/1.1 404 Not\tFound \xe9", b"HTTP/1.1 999 x"],
+)
+def test_reader_expect_response_takes_what_parse_response_takes(line: bytes) -> None:
+    head = line + b"\r\nA: 1\r\n\r\n"
+    assert HeadReader(expect="response").feed(head) == (head, b"")
+    parse_response(head)
+
+
+@pytest.mark.parametrize("line", [b"GET / HTTP/1.1", b"OPTIONS * HTTP/1.0", b"M-SEARCH http://h/x?y#z HTTP/9.9"])
+def test_reader_expect_request_takes_what_parse_request_takes(line: bytes) -> None:
+    head = line + b"\r\nA: 1\r\n\r\n"
+    assert HeadReader(expect="request").feed(head) == (head, b"")
+    parse_request(head)
+
+
+# Bytes that are special somewhere in a start line.
+_PROBES = b" \t\r\n\x00\x7f\x80:#/.*0159AHPTZx"
+
+
+@pytest.mark.parametrize(("expect", "head"), [("request", REQUEST), ("response", RESPONSE)])
+def test_reader_expect_never_refuses_what_parsing_takes(expect: Expect, head: bytes) -> None:
+    # Every start line one byte away from a good one: expect may only refuse
+    # what parsing refuses too (or, for a response, a version other than 1.1),
+    # and what it refuses it refuses before the end of that line.
+    parse = parse_request if expect == "request" else parse_response
+    first_line = head.index(b"\n") + 1
+    for pos in range(first_line):
+        for probe in _PROBES:
+            mutated = head[:pos] + bytes([probe]) + head[pos + 1 :]
+            try:
+                HeadReader(expect=expect).feed(mutated)
+            except InvalidMessage:
+                refused = True
+            else:
+                refused = False
+            try:
+                parsed = parse(HeadReader().feed(mutated)[0])  # type: ignore[index]
+                taken = parsed.version == "HTTP/1.1" or expect == "request"
+            except (InvalidMessage, TypeError):  # TypeError: the head did not end
+                taken = False
+            assert not (refused and taken), (pos, probe)
+            if refused:
+                start = mutated[: mutated.find(b"\n") + 1] if b"\n" in mutated else mutated
+                with pytest.raises(InvalidMessage):
+                    HeadReader(expect=expect).feed(start)
+
+
+def test_reader_expect_must_be_known() -> None:
+    with pytest.raises(ValueError, match="expect"):
+        HeadReader(expect="answer")  # type: ignore[arg-type]
+    assert HeadReader(expect=None).feed(b"anything\r\n\r\n") == (b"anything\r\n\r\n", b"")

@@ -54,8 +54,16 @@ def test_build_response_defaults() -> None:
 
 @pytest.mark.parametrize(
     ("status", "phrase"),
-    [(200, "OK"), (301, "Moved Permanently"), (418, "I'm a Teapot"), (431, "Request Header Fields Too Large"),
-     (503, "Service Unavailable"), (299, "Unknown"), (599, "Unknown"), (999, "Unknown")],
+    [
+        (200, "OK"),
+        (301, "Moved Permanently"),
+        (418, "I'm a Teapot"),
+        (431, "Request Header Fields Too Large"),
+        (503, "Service Unavailable"),
+        (299, "Unknown"),
+        (599, "Unknown"),
+        (999, "Unknown"),
+    ],
 )
 def test_build_response_reason_phrase(status: int, phrase: str) -> None:
     response, _ = split(build_response(status))

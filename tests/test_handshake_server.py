@@ -37,8 +37,10 @@ BASE = [
 ]
 
 
-def make(headers: Sequence[Tuple[str, str]] = BASE, method: str = "GET", version: str = "HTTP/1.1") -> Request:
-    return Request(method, "/chat", list(headers), version)
+def make(
+    headers: Sequence[Tuple[str, str]] = BASE, method: str = "GET", version: str = "HTTP/1.1", target: str = "/chat"
+) -> Request:
+    return Request(method, target, list(headers), version)
 
 
 def without(name: str) -> List[Tuple[str, str]]:
@@ -219,3 +221,41 @@ def test_request_announcing_a_body_is_refused(field: Tuple[str, str]) -> None:
 
 def test_request_with_content_length_zero_passes() -> None:
     assert check_request(make(BASE + [("Content-Length", "0")])) == KEY
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "*",  # asterisk-form: OPTIONS only (RFC 9112 section 3.2.4); aiohttp answers 400
+        "example.com:443",  # authority-form: CONNECT only (RFC 9112 section 3.2.3)
+        "chat",
+        "?x=1",
+        "ftp://example.com/chat",
+        "http://",
+        "http:///chat",
+        "ws:/chat",
+        "/chat#frag",  # RFC 6455 section 3: no fragment
+        "ws://example.com/#",
+    ],
+)
+def test_target_neither_origin_nor_absolute_form_is_refused(target: str) -> None:
+    # Issue 19, defect 8: GET * was upgraded.
+    with pytest.raises(InvalidMessage) as info:
+        accept(make(target=target))
+    assert info.value.status == 400 and status_of(info.value.response) == 400
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/",
+        "/chat?room=1&x=%23",
+        "//double",
+        "http://example.com/chat",
+        "HTTPS://example.com:8443?x",
+        "ws://example.com",
+        "wss://user@example.com/a/b?c",
+    ],
+)
+def test_origin_and_absolute_form_targets_pass(target: str) -> None:
+    assert check_request(make(target=target)) == KEY

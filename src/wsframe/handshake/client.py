@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Iterable, List, Optional, Sequence, Tuple
 
 from ..extension import Extension
-from .errors import InvalidHeader, InvalidStatus, InvalidUpgrade, NegotiationError
+from .errors import InvalidHeader, InvalidMessage, InvalidStatus, InvalidUpgrade, NegotiationError
 from .extensions import ClientExtensionFactory, accept_client_extensions, format_extensions, parse_extensions
 from .http11 import Request, Response, header_tokens, serialize_request
 from .keys import accept_key, generate_key
@@ -106,12 +106,17 @@ def check_response(response: Response, request: ClientRequest) -> Tuple[Optional
 
     Raises:
         InvalidStatus: the status is not 101.
+        InvalidMessage: a 101 in an HTTP version other than 1.1.
         InvalidUpgrade: Upgrade or Connection is wrong.
         InvalidHeader: Sec-WebSocket-Accept is missing or wrong.
         NegotiationError: a subprotocol or extension we did not offer.
     """
     if response.status != 101:
         raise InvalidStatus(response, response.status)
+    if response.version != "HTTP/1.1":
+        # The request was HTTP/1.1 and Upgrade is an HTTP/1.1 mechanism
+        # (RFC 9110 section 7.8); check_request refuses HTTP/1.0 the same way.
+        raise InvalidMessage(f"a 101 response must be HTTP/1.1, not {response.version}")
     headers = response.headers
     if [t.lower() for t in header_tokens(headers.get_all("Upgrade"))] != ["websocket"]:
         raise InvalidUpgrade("Upgrade", headers.get("Upgrade"), "response lacks Upgrade: websocket")

@@ -8,10 +8,10 @@ peer that trickles an endless head is refused (431) instead of buffered.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, Iterator, List, Literal, Optional, Sequence, Tuple, Type, Union
 
 from .errors import HeadTooLarge, InvalidMessage
-from .responses import _TOKEN, _VALUE, _serialize_fields, _serialize_response, _text
+from .responses import _FIELD_CHAR, _TCHAR, _TOKEN, _VALUE, _serialize_fields, _serialize_response, _text
 
 # Response writing lives in .responses (errors imports it too); its public
 # names stay importable from here, where they were first.
@@ -42,8 +42,20 @@ DEFAULT_MAX_LINE_SIZE = 8 * 1024
 HeaderPairs = Iterable[Tuple[Union[str, bytes], Union[str, bytes]]]
 
 # RFC 7230 section 3.1.1: request-target; we only need it to be free of CTLs and spaces.
-_TARGET = re.compile(r"[\x21-\x7e]+")
+_TARGET_CHAR = r"[\x21-\x7e]"
+_TARGET = re.compile(_TARGET_CHAR + "+")
 _STATUS_CODE = re.compile(r"[0-9]{3}")
+
+# For HeadReader(expect=...): runs of the variable parts of a start line, as
+# bytes patterns (they scan the reader's buffer in place), and templates of
+# the fixed parts, where "#" stands for a digit.
+_METHOD_RUN = re.compile((_TCHAR + "*").encode())
+_TARGET_RUN = re.compile((_TARGET_CHAR + "*").encode())
+_REASON_RUN = re.compile((_FIELD_CHAR + "*").encode())
+_REQUEST_VERSION = b"HTTP/#.#"
+_STATUS_START = b"HTTP/1.1 ### "  # version, status code, the SP before the reason
+
+
 class Headers:
     """An ordered, case-insensitive multi-map of header fields.
 
@@ -151,6 +163,101 @@ def header_tokens(values: Iterable[str]) -> List[str]:
     return tokens
 
 
+def _fits(data: bytes, template: bytes) -> bool:
+    """Whether ``data`` is a prefix of ``template``, where ``#`` stands for any digit."""
+    if len(data) > len(template):
+        return False
+    for byte, want in zip(data, template):
+        if not (0x30 <= byte <= 0x39 if want == 0x23 else byte == want):
+            return False
+    return True
+
+
+def _run_end(run: "re.Pattern[bytes]", buf: bytearray, pos: int, end: int) -> int:
+    """Where the run of ``run``'s characters starting at ``pos`` stops (at most ``end``)."""
+    match = run.match(buf, pos, end)
+    return pos if match is None else match.end()
+
+
+class _StartLine:
+    """Checks a head's first line while it arrives, for :class:`HeadReader`.
+
+    Each check resumes where the last one stopped, so the bytes are looked at
+    once however the line is split.
+    """
+
+    __slots__ = ("_pos",)
+
+    def __init__(self) -> None:
+        self._pos = 0  # bytes of the line already accepted
+
+    def check(self, buf: bytearray, end: int, complete: bool) -> None:
+        """Raise InvalidMessage unless ``buf[:end]`` can start (``complete``: is) a good start line.
+
+        ``buf[:end]`` is the line so far without its line end (a CR that may
+        be the start of the CRLF is left out).
+        """
+        raise NotImplementedError
+
+
+class _RequestLine(_StartLine):
+    """``method SP request-target SP HTTP-version`` (RFC 9112 section 3), as :func:`parse_request` takes it."""
+
+    __slots__ = ("_part", "_part_start")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._part = 0  # 0: method, 1: target, 2: version
+        self._part_start = 0
+
+    def check(self, buf: bytearray, end: int, complete: bool) -> None:
+        pos = self._pos
+        while self._part < 2:
+            pos = _run_end(_METHOD_RUN if self._part == 0 else _TARGET_RUN, buf, pos, end)
+            if pos == end:
+                break
+            if buf[pos] != 0x20 or pos == self._part_start:  # one SP after a non-empty part
+                raise InvalidMessage("malformed request line")
+            pos += 1
+            self._part += 1
+            self._part_start = pos
+        self._pos = pos
+        if self._part == 2:
+            version = bytes(buf[self._part_start : end])  # short: longer ones fail
+            if _fits(version, _REQUEST_VERSION) and (not complete or len(version) == len(_REQUEST_VERSION)):
+                return
+        elif not complete:
+            return
+        raise InvalidMessage("malformed request line")
+
+
+class _StatusLine(_StartLine):
+    """``HTTP/1.1 SP 3DIGIT [SP reason]`` (RFC 9112 section 4), as :func:`parse_response` takes it.
+
+    Only HTTP/1.1: :func:`~wsframe.handshake.check_response` wants it for the
+    101, and a peer answering in another version is not the server we asked.
+    """
+
+    __slots__ = ()
+
+    def check(self, buf: bytearray, end: int, complete: bool) -> None:
+        fixed = len(_STATUS_START)
+        if self._pos < fixed:
+            if not _fits(bytes(buf[: min(end, fixed)]), _STATUS_START):
+                raise InvalidMessage("not an HTTP/1.1 status line")
+            if end < fixed:
+                if complete and end != fixed - 1:  # "HTTP/1.1 101" without a reason is taken
+                    raise InvalidMessage("not an HTTP/1.1 status line")
+                return
+            self._pos = fixed
+        self._pos = _run_end(_REASON_RUN, buf, self._pos, end)
+        if self._pos != end:
+            raise InvalidMessage("malformed reason phrase")
+
+
+_START_LINES: Dict[str, Type[_StartLine]] = {"request": _RequestLine, "response": _StatusLine}
+
+
 class HeadReader:
     """Accumulate bytes until a complete head (ended by an empty line) is there.
 
@@ -160,16 +267,43 @@ class HeadReader:
     ``max_head_size``, or more than ``max_headers`` fields raise
     :class:`HeadTooLarge`. The scan resumes where it stopped, so a head sent
     one byte at a time costs linear time.
+
+    With ``expect="response"`` (a client) or ``expect="request"`` (a server)
+    the start line is checked as it arrives, and :class:`InvalidMessage` is
+    raised as soon as the bytes so far cannot begin one, instead of waiting
+    for an end of head that a peer not speaking HTTP never sends. A response
+    must begin ``HTTP/1.1 `` and a 3-digit status, then optionally a space and
+    a reason; a request is a token, a space, a target without spaces or
+    controls, a space and ``HTTP/x.y``; either line ends with CRLF. Only what
+    :func:`parse_request` / :func:`parse_response` would refuse is refused,
+    and a response in another version than HTTP/1.1.
     """
 
-    __slots__ = ("max_head_size", "max_headers", "max_line_size", "_buf", "_scanned", "_line_start", "_lines", "done")
+    __slots__ = (
+        "max_head_size",
+        "max_headers",
+        "max_line_size",
+        "expect",
+        "_buf",
+        "_scanned",
+        "_line_start",
+        "_lines",
+        "_start_line",
+        "done",
+    )
 
     def __init__(
         self,
         max_head_size: int = DEFAULT_MAX_HEAD_SIZE,
         max_headers: int = DEFAULT_MAX_HEADERS,
         max_line_size: int = DEFAULT_MAX_LINE_SIZE,
+        *,
+        expect: Optional[Literal["request", "response"]] = None,
     ) -> None:
+        if expect is not None and expect not in _START_LINES:
+            raise ValueError(f"expect must be 'request', 'response' or None, not {expect!r}")
+        self.expect = expect
+        self._start_line: Optional[_StartLine] = None if expect is None else _START_LINES[expect]()
         self.max_head_size = max_head_size
         self.max_headers = max_headers
         self.max_line_size = max_line_size
@@ -198,6 +332,11 @@ class HeadReader:
             nl = buf.find(b"\n", self._scanned)
             if nl < 0:
                 self._scanned = len(buf)
+                if self._lines == 0 and self._start_line is not None:
+                    end = len(buf)
+                    if buf.endswith(b"\r"):
+                        end -= 1  # perhaps the CR of the CRLF: looked at again with the next bytes
+                    self._start_line.check(buf, end, False)
                 if len(buf) - self._line_start > self.max_line_size + 1:
                     raise HeadTooLarge("header line too long")
                 if len(buf) > self.max_head_size:
@@ -218,6 +357,10 @@ class HeadReader:
                 rest = bytes(buf[end:])
                 self._buf = bytearray()
                 return head, rest
+            if self._lines == 0 and self._start_line is not None:
+                if buf[nl - 1] != 0x0D:
+                    raise InvalidMessage("line not terminated by CRLF")
+                self._start_line.check(buf, nl - 1, True)
             self._lines += 1
             if self._lines > self.max_headers + 1:  # the start line is not a header
                 raise HeadTooLarge("too many headers")

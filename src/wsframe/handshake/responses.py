@@ -16,9 +16,11 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 __all__ = ["build_response", "error_response", "validate_header"]
 
 # RFC 7230 section 3.2.6: token = 1*tchar.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_TCHAR = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]"
+_TOKEN = re.compile(_TCHAR + "+")
 # RFC 7230 section 3.2: field-value = *( VCHAR / SP / HTAB / obs-text ), trimmed.
-_VALUE = re.compile(r"[\x09\x20-\x7e\x80-\xff]*")
+_FIELD_CHAR = r"[\x09\x20-\x7e\x80-\xff]"
+_VALUE = re.compile(_FIELD_CHAR + "*")
 # Fields that frame a message body (RFC 7230 section 3.3), lower case.
 _BODY_FRAMING = ("content-length", "transfer-encoding")
 

@@ -22,6 +22,11 @@ from .responses import error_response, validate_header
 
 # A Content-Length that announces no body: "0", "00", ...
 _ZERO = re.compile(r"0+")
+# The request-target of a GET (RFC 9112 section 3.2): origin-form, "/path?query",
+# or absolute-form, an absolute URI with a host (RFC 6455 4.2.1 names http and
+# https; ws and wss are taken too). Never a fragment (RFC 6455 section 3).
+# Asterisk-form is for OPTIONS only, authority-form for CONNECT only.
+_GET_TARGET = re.compile(r"/[^#]*|(?i:https?|wss?)://[^/?#]+(?:[/?][^#]*)?")
 
 __all__ = ["Accepted", "accept", "check_request", "offered_subprotocols", "select_subprotocol", "reject"]
 
@@ -100,6 +105,8 @@ def check_request(request: Request, origins: Optional[Sequence[Optional[str]]] =
         raise InvalidMessage("method must be GET")
     if not (request.version.startswith("HTTP/1.") and request.version >= "HTTP/1.1"):
         raise InvalidMessage("HTTP/1.1 is required")
+    if not _GET_TARGET.fullmatch(request.target):
+        raise InvalidMessage("the request target must be a path (origin-form) or an absolute URI")
     # Item 2: a Host header (RFC 7230 section 5.4: exactly one).
     _single(request, "Host")
     _check_no_body(request)
