@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_echo.py [--seconds 1.0] [--repeat 1] [--sizes 64,1024,65536]
                                     [--servers wsframe,websockets,aiohttp,picows]
                                     [--client picows|wsframe] [--text] [--uvloop]
+                                    [--baseline DIR]
 
 Each server runs in a process of its own on 127.0.0.1 (port 0); one common
 client (picows's, the fastest available, so the client is not the limit;
@@ -17,7 +18,11 @@ client (picows's, the fastest available, so the client is not the limit;
 The tables show messages per second and the server's CPU time per message,
 each with the ratio that is above 1 when wsframe is better. With ``--repeat N``
 the servers take turns N times and each cell keeps its best round, which
-filters out bursts of load from elsewhere. This is a benchmark, not a test: numbers vary with the
+filters out bursts of load from elsewhere. ``--baseline DIR`` adds a server
+``wsframe@base``: the same wsframe echo server imported from another
+checkout (``DIR/src``, e.g. a ``git worktree`` of the commit before a change,
+with its extension built in place), so a change is measured against its
+parent in one run. This is a benchmark, not a test: numbers vary with the
 machine and its load.
 """
 
@@ -222,12 +227,22 @@ async def measure(
 # ---- orchestration ---------------------------------------------------------------------
 
 
-def start_server(name: str, use_uvloop: bool) -> Tuple[subprocess.Popen, int]:
+BASELINE = "wsframe@base"
+
+
+def start_server(name: str, use_uvloop: bool, baseline: Optional[str] = None) -> Tuple[subprocess.Popen, int]:
     import wsframe
 
     env = dict(os.environ)
-    # Servers import wsframe from where this process did (src/ or site-packages).
-    where = os.path.dirname(os.path.dirname(os.path.abspath(wsframe.__file__)))
+    # Servers import wsframe from where this process did (src/ or site-packages),
+    # the baseline server from the other checkout.
+    if name == BASELINE:
+        if baseline is None:
+            raise RuntimeError("--baseline DIR is needed for the wsframe@base server")
+        where = os.path.join(os.path.abspath(baseline), "src")
+        name = "wsframe"
+    else:
+        where = os.path.dirname(os.path.dirname(os.path.abspath(wsframe.__file__)))
     env["PYTHONPATH"] = where + os.pathsep + env.get("PYTHONPATH", "")
     args = [sys.executable, os.path.abspath(__file__), "--serve", name]
     if use_uvloop:
@@ -306,6 +321,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--client", choices=sorted(CLIENTS), default=None, help="client (default picows if installed)")
     parser.add_argument("--text", action="store_true", help="text messages instead of binary")
     parser.add_argument("--uvloop", action="store_true", help="run servers and client on uvloop")
+    parser.add_argument("--baseline", metavar="DIR", help="also measure the wsframe of another checkout (DIR/src)")
     parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -330,6 +346,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             client = "wsframe"
     sizes = [int(s) for s in args.sizes.split(",")]
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
+    if args.baseline and BASELINE not in servers:
+        servers.insert(1, BASELINE)
     import wsframe
 
     print(
@@ -348,7 +366,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             if name in skipped:
                 continue
             try:
-                proc, port = start_server(name, args.uvloop)
+                proc, port = start_server(name, args.uvloop, args.baseline)
             except Exception as exc:  # a peer that is not installed
                 print(f"  {name}: skipped ({exc})", flush=True)
                 skipped.add(name)

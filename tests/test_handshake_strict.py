@@ -91,9 +91,6 @@ def test_expecting_readers_pass_a_real_handshake_at_every_split() -> None:
         assert check_response(parse_response(head), request) == ("chat", [])
 
 
-@pytest.mark.xfail(
-    strict=True, reason="connection.py does not pass HeadReader(..., expect=...) yet; drop this marker when it does"
-)
 def test_connection_client_refuses_garbage_at_once() -> None:
     client = Connection("client", host="example.com")
     client.data_to_send()
@@ -103,9 +100,6 @@ def test_connection_client_refuses_garbage_at_once() -> None:
     assert client.should_close_transport
 
 
-@pytest.mark.xfail(
-    strict=True, reason="connection.py does not pass HeadReader(..., expect=...) yet; drop this marker when it does"
-)
 def test_connection_server_refuses_garbage_at_once() -> None:
     server = Connection("server")
     server.receive_data(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")  # a TLS ClientHello on a plain port

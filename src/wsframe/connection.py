@@ -252,7 +252,9 @@ class Connection:
             max_message_size=max_message_size,
             max_fragments=max_fragments,
         )
-        self._head = HeadReader(max_head_size, max_headers, max_line_size)
+        self._head = HeadReader(
+            max_head_size, max_headers, max_line_size, expect="request" if self._is_server else "response"
+        )
         if not self._is_server:
             if host is None:
                 raise ValueError("a client connection needs host")
