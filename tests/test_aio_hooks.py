@@ -1,0 +1,161 @@
+"""The handshake hooks of ``wsframe.aio.serve`` and the shared typed options.
+
+``process_request`` and ``process_response`` may be plain functions or
+coroutine functions; a hook that raises or returns something else gives a
+clean 500 and a log line, never a dead connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import typing
+from typing import Any
+
+import pytest
+
+from wsframe.aio import connect, serve
+from wsframe.aio.options import CommonOptions, Options
+from wsframe.handshake import InvalidStatus, Response
+
+from aio_support import echo, run
+
+
+async def round_trip(port: int, text: str = "hi") -> Any:
+    async with connect(f"ws://127.0.0.1:{port}/", open_timeout=5) as ws:
+        await ws.send(text)
+        assert await asyncio.wait_for(ws.recv(), 5) == text
+        return ws.response_headers
+
+
+async def refused(port: int) -> InvalidStatus:
+    with pytest.raises(InvalidStatus) as info:
+        await connect(f"ws://127.0.0.1:{port}/", open_timeout=5)
+    return info.value
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_process_request_answers_with_a_body(kind: str) -> None:
+    answer = (418, [("X-Tea", "yes")], b"short and stout")
+
+    def sync_hook(connection: Any, request: Any) -> Any:
+        return answer
+
+    async def async_hook(connection: Any, request: Any) -> Any:
+        await asyncio.sleep(0)
+        return answer
+
+    async def main() -> None:
+        hook = sync_hook if kind == "sync" else async_hook
+        async with serve(echo, process_request=hook) as server:
+            error = await refused(server.port)
+        assert error.status == 418
+        response = error.http_response
+        assert response.headers.get("X-Tea") == "yes"
+        assert response.body == b"short and stout"
+
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_process_request_none_goes_on_and_sees_the_request(kind: str) -> None:
+    seen = []
+
+    def sync_hook(connection: Any, request: Any) -> None:
+        seen.append(request.target)
+
+    async def async_hook(connection: Any, request: Any) -> None:
+        await asyncio.sleep(0.01)
+        seen.append(request.target)
+
+    async def main() -> None:
+        async with serve(echo, process_request=sync_hook if kind == "sync" else async_hook) as server:
+            await round_trip(server.port)
+        assert seen == ["/"]
+
+    run(main())
+
+
+def test_process_request_may_return_a_response_object() -> None:
+    async def main() -> None:
+        async with serve(echo, process_request=lambda c, r: Response(404, "", [], body=b"nothing here")) as server:
+            error = await refused(server.port)
+        assert error.status == 404 and error.http_response.body == b"nothing here"
+
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_process_response_adds_headers(kind: str) -> None:
+    def sync_hook(connection: Any, request: Any, response: Response) -> None:
+        response.headers.add("X-Served-By", "wsframe")
+
+    async def async_hook(connection: Any, request: Any, response: Response) -> None:
+        await asyncio.sleep(0)
+        response.headers.add("X-Served-By", "wsframe")
+
+    async def main() -> None:
+        async with serve(echo, process_response=sync_hook if kind == "sync" else async_hook) as server:
+            headers = await round_trip(server.port)
+        assert headers.get("X-Served-By") == "wsframe"
+
+    run(main())
+
+
+def test_process_response_may_replace_the_101() -> None:
+    async def main() -> None:
+        replace = lambda c, r, response: (503, [], b"busy")  # noqa: E731
+        async with serve(echo, process_response=replace) as server:
+            error = await refused(server.port)
+        assert error.status == 503 and error.http_response.body == b"busy"
+
+    run(main())
+
+
+def broken_sync(*args: Any) -> Any:
+    raise RuntimeError("bug in the hook")
+
+
+async def broken_async(*args: Any) -> Any:
+    raise RuntimeError("bug in the hook")
+
+
+def wrong_value(*args: Any) -> Any:
+    return "not an answer"
+
+
+async def wrong_async_value(*args: Any) -> Any:
+    return 42
+
+
+@pytest.mark.parametrize("hook", [broken_sync, broken_async, wrong_value, wrong_async_value])
+@pytest.mark.parametrize("which", ["process_request", "process_response"])
+def test_a_bad_hook_gives_a_clean_500(hook: Any, which: str, caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        async with serve(echo, **{which: hook}) as server:
+            for _ in range(2):  # the server keeps answering, request after request
+                error = await refused(server.port)
+                assert error.status == 500
+
+    run(main())
+    assert any(record.levelname == "ERROR" for record in caplog.records)
+
+
+def test_common_options_and_the_dataclass_agree() -> None:
+    fields = {field.name: field for field in dataclasses.fields(Options)}
+    hints = typing.get_type_hints(CommonOptions)
+    assert set(fields) == set(hints)
+    option_hints = typing.get_type_hints(Options)
+    for name, hint in hints.items():
+        assert option_hints[name] == hint, name
+
+
+def test_unknown_or_invalid_options_are_refused_at_once() -> None:
+    with pytest.raises(TypeError):
+        serve(echo, max_sise=10)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        connect("ws://127.0.0.1:9/", ping_intervall=1)  # type: ignore[call-arg]
+    with pytest.raises(ValueError):
+        serve(echo, compression="brotli")
+    with pytest.raises(ValueError):
+        connect("ws://127.0.0.1:9/", max_queue=0)
