@@ -384,7 +384,7 @@ class Connection:
             if self._ignore_input:
                 return
             if self._parser is not None:
-                if self.receiving_paused and (self._input_backlog is not None or self._frame_backlog):
+                if self._input_backlog is not None or self._frame_backlog:
                     # The host did not obey receiving_paused: keep the order.
                     self._hold_input(data)
                 else:

@@ -39,7 +39,7 @@ class WebSocket(WebSocketProtocol):
         queue = self._queue
         while True:
             if queue:
-                message = queue.pop()
+                message = queue.popleft()
                 self._message_taken(message)
                 return message
             if self._closed_event is not None or self._lost:
@@ -58,7 +58,7 @@ class WebSocket(WebSocketProtocol):
         """Messages until a normal close (1000/1001); other closes raise."""
         queue = self._queue
         if queue and not self._reading_paused:
-            message = queue.pop()  # the common case, without a nested coroutine
+            message = queue.popleft()  # the common case, without a nested coroutine
             self._conn.delivered(message)
             return message
         try:

@@ -9,7 +9,6 @@ the :class:`wsframe.Connection` memory budget, which counts bytes).
 from __future__ import annotations
 
 import asyncio
-import collections
 from typing import Deque, Optional, Union
 
 __all__ = ["MessageQueue"]
@@ -17,50 +16,43 @@ __all__ = ["MessageQueue"]
 Message = Union[str, bytes]
 
 
-class MessageQueue:
+class MessageQueue(Deque[Message]):
     """Messages waiting for the application, and the one coroutine waiting for them.
+
+    A ``collections.deque`` (so ``len``, truth and ``popleft`` stay C calls
+    on the per-message path) with water marks and a waiter.
 
     Args:
         high: length at which the protocol pauses reading.
         low: length at or below which it resumes (``high // 4`` by default).
     """
 
-    __slots__ = ("_messages", "_waiter", "high", "low")
+    __slots__ = ("_waiter", "high", "low")
 
     def __init__(self, high: int, low: Optional[int] = None) -> None:
         if high < 1:
             raise ValueError("max_queue must be at least 1")
-        self._messages: Deque[Message] = collections.deque()
+        super().__init__()
         self._waiter: Optional[asyncio.Future[None]] = None
         self.high = high
         self.low = high // 4 if low is None else low
 
-    def __len__(self) -> int:
-        return len(self._messages)
-
-    def __bool__(self) -> bool:
-        return bool(self._messages)
-
     @property
     def full(self) -> bool:
         """At or above the high water mark."""
-        return len(self._messages) >= self.high
+        return len(self) >= self.high
 
     @property
     def drained(self) -> bool:
         """At or below the low water mark."""
-        return len(self._messages) <= self.low
+        return len(self) <= self.low
 
     def put(self, message: Message) -> None:
         """Append a message and wake the reader."""
-        self._messages.append(message)
+        self.append(message)
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
-
-    def pop(self) -> Message:
-        """The oldest message (IndexError when empty)."""
-        return self._messages.popleft()
 
     async def wait(self) -> None:
         """Wait until a message arrives or :meth:`wake` is called.

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import os
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple, cast
 
 from .. import events as ev
 from ..connection import Connection, State
@@ -107,9 +107,10 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
     # ---- asyncio.BufferedProtocol ------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        transport.set_write_buffer_limits(high=self._write_limit)
+        # A cast, not an isinstance check: uvloop's transports are not
+        # subclasses of asyncio.Transport.
+        self._transport = cast(asyncio.Transport, transport)
+        self._transport.set_write_buffer_limits(high=self._write_limit)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         # The same buffer every time: the connection copies what it keeps.
