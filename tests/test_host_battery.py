@@ -31,7 +31,7 @@ from wsframe.aio import serve
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 from thread_server import ThreadServer  # noqa: E402
 
-HOSTS = ["aio", "thread"]
+HOSTS = ["aio", "aio-uvloop", "thread"]
 DEADLINE = 20.0  # seconds for any one exchange
 
 
@@ -47,9 +47,13 @@ def page_or_refusal(request: Any) -> Optional[Tuple[int, List[Tuple[str, str]], 
 class AioHost:
     """``wsframe.aio.serve`` on a loop in a thread of its own."""
 
-    def __init__(self, process_request: Callable[..., Any]) -> None:
+    def __init__(self, process_request: Callable[..., Any], uvloop: bool = False) -> None:
         self._hook = process_request
-        self._loop = asyncio.new_event_loop()
+        if uvloop:
+            module = pytest.importorskip("uvloop", reason="uvloop is optional")
+            self._loop = module.new_event_loop()
+        else:
+            self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: Optional[asyncio.Future[None]] = None
         self.port = 0
@@ -84,8 +88,8 @@ class AioHost:
 
 
 def make_host(kind: str, process_request: Callable[..., Any] = page_or_refusal) -> Any:
-    if kind == "aio":
-        return AioHost(process_request)
+    if kind.startswith("aio"):
+        return AioHost(process_request, uvloop=kind == "aio-uvloop")
     return ThreadServer(process_request=process_request)
 
 
