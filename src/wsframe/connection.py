@@ -383,10 +383,19 @@ class Connection:
         try:
             if self._ignore_input:
                 return
-            if self._parser is not None:
+            parser = self._parser
+            if parser is not None:
                 if self._input_backlog is not None or self._frame_backlog:
                     # The host did not obey receiving_paused: keep the order.
                     self._hold_input(data)
+                elif len(data) <= RECEIVE_SLICE:
+                    # The hot path: one parser call, one event per message.
+                    try:
+                        frames = parser.feed(data)
+                    except ProtocolError as exc:
+                        self._on_parse_error(exc)
+                    else:
+                        self._process(frames)
                 else:
                     self._feed(data)
             elif self._pending is not None:
@@ -768,13 +777,17 @@ class Connection:
         try:
             frames = self._parser.feed(data)
         except ProtocolError as exc:
-            self._process(exc.frames)
-            if self._frame_backlog:
-                self._backlog_error = exc  # after the frames that came before it
-            elif not self._ignore_input and self._failure is None:
-                self._on_error(exc)
+            self._on_parse_error(exc)
             return
         self._process(frames)
+
+    def _on_parse_error(self, exc: ProtocolError) -> None:
+        """The parser failed: the frames it completed first, then the error."""
+        self._process(exc.frames)
+        if self._frame_backlog:
+            self._backlog_error = exc  # after the frames that came before it
+        elif not self._ignore_input and self._failure is None:
+            self._on_error(exc)
 
     def _hold_input(self, data: Buffer) -> None:
         if self._input_backlog is None:

@@ -44,7 +44,7 @@ class WebSocket(WebSocketProtocol):
                 return message
             if self._closed_event is not None or self._lost:
                 raise self._closed_exception()
-            if self._conn.failure_pending:
+            if self._failing:
                 # Every message before the protocol error is handled now:
                 # the held close frame goes out (Connection.data_to_send).
                 self._flush(force=True)
@@ -87,6 +87,19 @@ class WebSocket(WebSocketProtocol):
                 raise TypeError(f"send() takes str or a bytes-like object, not {type(message).__name__}")
         except InvalidState:
             raise self._closed_exception() from None
+        transport = self._transport
+        if (
+            not self._queue
+            and not self._write_paused
+            and not self._flush_scheduled
+            and not self._failing
+            and transport is not None
+            and not transport.is_closing()
+        ):
+            # Latency path: the application has caught up with its input,
+            # nothing else waits: write what the connection framed, now.
+            transport.write(conn.data_to_send())
+            return
         self._queued(len(message))
         if self._write_paused:
             await self._drain()

@@ -70,7 +70,7 @@ class MessageQueue(Deque[Message]):
             self._waiter = None
 
     def wake(self) -> None:
-        """Wake the reader without a message (the connection closed)."""
+        """Wake the reader: messages were appended, or the connection closed."""
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)

@@ -98,6 +98,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._keepalive_task: Optional["asyncio.Task[None]"] = None
         self._close_timer: Optional[asyncio.TimerHandle] = None
         self._fail_timer: Optional[asyncio.TimerHandle] = None
+        self._failing = False  # the connection holds a protocol error's close frame
         self._closed_event: Optional[ev.Closed] = None
         self._lost = False
         self._opened: "asyncio.Future[None]" = self._loop.create_future()
@@ -123,10 +124,18 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         if self._flush_scheduled:
             # Replies queued earlier go first.
             self._flush()
-        self._conn.receive_data(self._view[:nbytes])
+        conn = self._conn
+        conn.receive_data(self._view[:nbytes])
         self._dispatch()
-        self._flush()
-        self._resize_buffer(nbytes)
+        transport = self._transport
+        if self._write_paused or self._failing or self._closed_event is not None or transport is None:
+            self._flush()  # the general case: paused, failing or closing
+        else:
+            data = conn.data_to_send()  # pongs, mostly nothing
+            if data:
+                transport.write(data)
+        if nbytes == len(self._buffer) or len(self._buffer) != self._initial_buffer_size:
+            self._resize_buffer(nbytes)
 
     def eof_received(self) -> Optional[bool]:
         if self._lingering:
@@ -219,10 +228,12 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         the handshake and the close; pause reading when the queue is full or
         the connection's budget is spent."""
         conn = self._conn
+        queue = self._queue
+        before = len(queue)
         for event in conn.events():
             cls = type(event)
             if cls is _TextMessage or cls is _BinaryMessage:
-                self._queue.put(event.data)  # type: ignore[attr-defined]
+                queue.append(event.data)  # type: ignore[attr-defined]
             elif isinstance(event, ev.Pong):
                 self._on_pong(event.data)
             elif isinstance(event, ev.Closed):
@@ -234,12 +245,15 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             elif isinstance(event, ev.HandshakeRejected):
                 self._on_rejected(event)
             elif cls is ev.ProtocolViolation and conn.failure_pending:
+                self._failing = True
                 self._start_fail_timer()
             # Ping (the connection queued the pong) and CloseReceived need
             # nothing here: Closed follows.
+        if len(queue) > before:
+            queue.wake()  # one wake-up for the whole batch
         if (
             not self._reading_paused
-            and (self._queue.full or conn.receiving_paused)
+            and (len(queue) >= queue.high or conn.receiving_paused)
             and conn.state is State.OPEN
             and not conn.failure_pending
         ):
@@ -317,15 +331,16 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         if transport is None:
             return
         conn = self._conn
-        if self._write_paused and not force and conn.state is State.OPEN and not conn.failure_pending:
+        if self._write_paused and not force and conn.state is State.OPEN and not self._failing:
             return
-        failing = conn.failure_pending
         data = conn.data_to_send()
         if data and not transport.is_closing():
             transport.write(data)
-        if failing and not conn.failure_pending:
+        if self._failing and not conn.failure_pending:
+            self._failing = False
             self._dispatch()  # the held close frame went out: Closed
-        if conn.should_close_transport and not transport.is_closing():
+        # should_close_transport only turns True together with a Closed event.
+        if self._closed_event is not None and conn.should_close_transport and not transport.is_closing():
             self._linger_close()
 
     def _queued(self, size: int) -> None:
