@@ -159,3 +159,33 @@ def test_unknown_or_invalid_options_are_refused_at_once() -> None:
         serve(echo, compression="brotli")
     with pytest.raises(ValueError):
         connect("ws://127.0.0.1:9/", max_queue=0)
+
+
+def test_open_and_close_are_logged_with_the_connection_id(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    custom = logging.getLogger("my.app.ws")
+    caplog.set_level(logging.INFO)
+
+    async def main() -> Any:
+        async with serve(echo, logger=custom) as server:
+            async with connect(f"ws://127.0.0.1:{server.port}/chat?x=1") as ws:
+                await ws.send("hi")
+                await ws.recv()
+                client_id = ws.id
+            await asyncio.sleep(0.05)
+        return client_id
+
+    client_id = run(main())
+    server_lines = [r for r in caplog.records if r.name == "my.app.ws"]
+    assert any("connection open" in r.getMessage() and "path=/chat?x=1" in r.getMessage() for r in server_lines)
+    assert any("connection closed" in r.getMessage() and "code=1000" in r.getMessage() for r in server_lines)
+    client_lines = [r for r in caplog.records if r.name == "wsframe.aio"]
+    assert any(str(client_id) in r.getMessage() for r in client_lines)
+    assert all(hasattr(r, "id") for r in server_lines + client_lines)
+
+
+def test_request_path_is_an_alias_of_target() -> None:
+    from wsframe.handshake import Request
+
+    assert Request("GET", "/chat?room=1", []).path == "/chat?room=1"

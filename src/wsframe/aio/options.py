@@ -9,7 +9,8 @@ check; :class:`CommonOptions` is the same set as a ``TypedDict`` so that
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, TypedDict
+import logging
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple, TypedDict, Union
 
 from .. import deflate as _deflate
 from .._backend import codec as _codec
@@ -23,6 +24,12 @@ __all__ = ["Options", "CommonOptions", "DEFAULT_READ_BUFFER_SIZE", "DEFAULT_WRIT
 DEFAULT_READ_BUFFER_SIZE = 4 * 1024
 DEFAULT_WRITE_LIMIT = 64 * 1024
 DEFAULT_MAX_QUEUE = 16
+
+#: A logger, or an adapter of one (websockets' ``logger=`` takes either).
+if TYPE_CHECKING:
+    LoggerLike = Union[logging.Logger, logging.LoggerAdapter[Any]]
+else:  # LoggerAdapter is not subscriptable before Python 3.11
+    LoggerLike = Union[logging.Logger, logging.LoggerAdapter]
 
 
 class CommonOptions(TypedDict, total=False):
@@ -44,6 +51,7 @@ class CommonOptions(TypedDict, total=False):
     ping_timeout: Optional[float]
     open_timeout: Optional[float]
     close_timeout: Optional[float]
+    logger: Optional[LoggerLike]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +78,8 @@ class Options:
         ping_timeout: seconds to wait for a keepalive pong (1011 after), None forever.
         open_timeout: seconds for the opening handshake.
         close_timeout: seconds to wait during the closing handshake.
+        logger: where ``connection open`` / ``connection closed`` go (INFO),
+            with the connection's id; default the ``wsframe.aio`` logger.
     """
 
     subprotocols: Sequence[str] = ()
@@ -88,6 +98,7 @@ class Options:
     ping_timeout: Optional[float] = 20.0
     open_timeout: Optional[float] = 10.0
     close_timeout: Optional[float] = 10.0
+    logger: Optional[LoggerLike] = None
 
     def __post_init__(self) -> None:
         if self.compression not in ("deflate", None):

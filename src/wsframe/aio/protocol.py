@@ -22,6 +22,7 @@ import asyncio
 import logging
 import os
 import time
+import uuid
 from typing import Any, Dict, Optional, Tuple, cast
 
 from .. import events as ev
@@ -104,6 +105,13 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._opened: "asyncio.Future[None]" = self._loop.create_future()
         self._connection_lost_waiter: "asyncio.Future[None]" = self._loop.create_future()
         self.latency: float = 0.0  # seconds, measured by the last ping answered
+        #: A unique id of this connection, in every log line about it.
+        self.id: uuid.UUID = uuid.uuid4()
+        #: The logger of this connection: ``options.logger`` (or ``wsframe.aio``)
+        #: with ``websocket`` and ``id`` in each record's ``extra``.
+        self.logger: "logging.LoggerAdapter[Any]" = logging.LoggerAdapter(
+            options.logger or logger, {"websocket": self, "id": self.id}
+        )
 
     # ---- asyncio.BufferedProtocol ------------------------------------------------
 
@@ -153,6 +161,9 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._dispatch()
         if self._closed_event is None:
             self._closed_event = ev.Closed(1006, "", False, exc)
+        if self._opened.done() and not self._opened.cancelled() and self._opened.exception() is None:
+            event = self._closed_event
+            self.logger.info("connection closed: id=%s code=%s reason=%r", self.id, event.code, event.reason)
         self._cancel_timers()
         self._fail_pings()
         self._queue.wake()
@@ -268,6 +279,14 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
 
     def _on_open(self) -> None:
         """The handshake is done: start the keepalive and release the opener."""
+        request = self._conn.request
+        transport = self._transport
+        self.logger.info(
+            "connection open: id=%s remote=%s path=%s",
+            self.id,
+            None if transport is None else transport.get_extra_info("peername"),
+            "/" if request is None else request.target,
+        )
         if self._ping_interval is not None and self._ping_interval > 0:
             self._keepalive_task = self._loop.create_task(self._keepalive())
         if not self._opened.done():
@@ -469,7 +488,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
                     continue
                 done, _ = await asyncio.wait({waiter}, timeout=self._ping_timeout)
                 if not done:
-                    logger.info("keepalive pong not received in %ss: closing", self._ping_timeout)
+                    self.logger.info("keepalive pong not received in %ss: closing", self._ping_timeout)
                     self._start_closing(1011, "keepalive ping timeout")
                     return
         except ConnectionClosed:

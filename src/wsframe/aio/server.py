@@ -108,7 +108,7 @@ class ServerConnection(WebSocket):
     def _open_timed_out(self) -> None:
         self._open_timer = None
         if self._transport is not None and self._handler_task is None:
-            logger.info("opening handshake timed out: closing")
+            self.logger.info("opening handshake timed out: closing")
             self._transport.abort()
 
     def _cancel_open_timer(self) -> None:
@@ -148,7 +148,7 @@ class ServerConnection(WebSocket):
         try:
             result = call()
         except Exception:
-            logger.exception("%s failed", name)
+            self.logger.exception("%s failed", name)
             self._send_response(_INTERNAL_ERROR)
             return
         if not inspect.isawaitable(result):
@@ -161,7 +161,7 @@ class ServerConnection(WebSocket):
             except asyncio.CancelledError:
                 raise
             except Exception:
-                logger.exception("%s failed", name)
+                self.logger.exception("%s failed", name)
                 self._send_response(_INTERNAL_ERROR)
                 return
             then(value)
@@ -185,7 +185,7 @@ class ServerConnection(WebSocket):
                     f"a hook returned {type(answer).__name__}: expected None, a Response or (status, headers, body)"
                 )
         except (TypeError, ValueError):
-            logger.exception("invalid answer to the handshake request")
+            self.logger.exception("invalid answer to the handshake request")
             conn.respond(*_INTERNAL_ERROR)
         self._dispatch()
         self._flush()
@@ -214,7 +214,7 @@ class ServerConnection(WebSocket):
         except asyncio.CancelledError:
             code, reason = 1001, "going away"
         except Exception:
-            logger.exception("connection handler failed")
+            self.logger.exception("connection handler failed")
             code, reason = 1011, "internal error"
         try:
             await self.close(code, reason)

@@ -121,6 +121,11 @@ class Request:
         self.version: str = version
         self.headers: Headers = headers if isinstance(headers, Headers) else Headers(headers)
 
+    @property
+    def path(self) -> str:
+        """The request target (websockets calls it ``path``): an alias of :attr:`target`."""
+        return self.target
+
     def __repr__(self) -> str:
         return f"Request({self.method!r}, {self.target!r}, {self.headers!r})"
 
