@@ -10,6 +10,7 @@ header, so the patched and unpatched runs differ only in the patch.
 from __future__ import annotations
 
 import os
+import sys
 
 _NAME = os.environ.get("WSFRAME_PEER_PATCH", "")
 
@@ -17,6 +18,12 @@ if _NAME:
     import wsframe.compat
 
     wsframe.compat.patch(_NAME)
+
+
+def pytest_configure(config: object) -> None:
+    # Printed also under -q (which hides the report header): the log shows
+    # which run was patched.
+    sys.stderr.write(pytest_report_header(config) + "\n")
 
 
 def pytest_report_header(config: object) -> str:

@@ -120,7 +120,7 @@ def _decode_error(position: int, seen: int, tail: bytes, data: bytes) -> Unicode
 
 def _fail_fast_recv_frame(original: Any) -> Any:
     frames = importlib.import_module("websockets.frames")  # by name: type-checks without websockets
-    BINARY, CONT, TEXT = frames.BINARY, frames.CONT, frames.TEXT
+    BINARY, CONT, TEXT = frames.Opcode.BINARY, frames.Opcode.CONT, frames.Opcode.TEXT  # websockets 13 has no aliases
 
     checks: "weakref.WeakKeyDictionary[Any, _TextCheck]" = weakref.WeakKeyDictionary()
 
