@@ -1,7 +1,8 @@
-"""One behaviour battery, two hosts: every policy lives in ``wsframe.Connection``.
+"""One behaviour battery, several hosts: every policy lives in ``wsframe.Connection``.
 
-The same raw-socket client drives ``wsframe.aio.serve`` and the
-thread-per-connection host of ``examples/thread_server.py``; both must
+The same raw-socket client drives ``wsframe.aio.serve`` (on asyncio and
+uvloop), ``wsframe.sync.serve`` and the thread-per-connection host of
+``examples/thread_server.py``; all must
 behave alike, because neither makes a protocol decision of its own:
 a ping flood from a peer that never reads stays bounded, a protocol error
 after valid messages answers those messages and then closes with the
@@ -26,12 +27,13 @@ import pytest
 
 import wsframe
 from wsframe import Opcode
+from wsframe import sync as wsync
 from wsframe.aio import serve
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 from thread_server import ThreadServer  # noqa: E402
 
-HOSTS = ["aio", "aio-uvloop", "thread"]
+HOSTS = ["aio", "aio-uvloop", "sync", "thread"]
 DEADLINE = 20.0  # seconds for any one exchange
 
 
@@ -87,9 +89,33 @@ class AioHost:
         self._loop.close()
 
 
+class SyncHost:
+    """``wsframe.sync.serve`` serving from a background thread."""
+
+    def __init__(self, process_request: Callable[..., Any]) -> None:
+        def echo(ws: Any) -> None:
+            for message in ws:
+                ws.send(message)
+
+        def hook(connection: Any, request: Any) -> Any:
+            return process_request(request)
+
+        self._server = wsync.serve(echo, "127.0.0.1", 0, process_request=hook, compression=None)
+        self.port = self._server.port
+
+    def __enter__(self) -> "SyncHost":
+        self._server.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._server.shutdown()
+
+
 def make_host(kind: str, process_request: Callable[..., Any] = page_or_refusal) -> Any:
     if kind.startswith("aio"):
         return AioHost(process_request, uvloop=kind == "aio-uvloop")
+    if kind == "sync":
+        return SyncHost(process_request)
     return ThreadServer(process_request=process_request)
 
 
