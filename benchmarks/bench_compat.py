@@ -18,6 +18,7 @@ Run (prints a table; ``--json`` for machine-readable output)::
     python benchmarks/bench_compat.py
     python benchmarks/bench_compat.py --libs wsproto,aiohttp --repeat 5 --kinds binary,text
     python benchmarks/bench_compat.py --micro   # the swapped functions alone
+    python benchmarks/bench_compat.py --frames  # websockets' frame path: raw Protocol and asyncio server
 
 MB/s counts the payload of one direction (MB = 10**6 bytes).
 """
@@ -460,6 +461,218 @@ def run_micro(sizes: List[int], repeat: int) -> List[Dict[str, Any]]:
     return rows
 
 
+# ---- websockets' frame path (patch("websockets") replaces it) -------------------------------
+# Two measurements, patched and unpatched in one run:
+# * raw: websockets' sans-I/O Protocol alone, receive_data() in 64 KiB reads
+#   plus events_received() over buffered client frames;
+# * server: a websockets asyncio echo server in a child process (patched or
+#   not, at its start-up), driven by the same raw client in this process
+#   (wsframe-encoded masked frames, FrameParser for the echoes), pipelined (all
+#   messages written at once) and round trip (one at a time): messages/s at
+#   the client and the server's own CPU seconds per message.
+
+FRAME_SIZES = {"125B": 125, "4KiB": 4096, "64KiB": 65536}
+RAW_COUNTS = {125: 10_000, 4096: 10_000, 65536: 1_000}
+PIPELINED_COUNTS = {125: 20_000, 4096: 10_000, 65536: 1_000}
+ROUNDTRIP_COUNTS = {125: 3_000, 4096: 2_000, 65536: 500}
+
+WS_SERVER_CODE = """
+import asyncio, os, sys, time
+if os.environ.get("BENCH_PATCH"):
+    import wsframe.compat
+    wsframe.compat.patch("websockets")
+from websockets.asyncio.server import serve
+
+async def echo(ws):
+    async for message in ws:
+        if message == "cpu?":
+            await ws.send(repr(time.process_time()))
+        else:
+            await ws.send(message)
+
+async def main():
+    async with serve(echo, "127.0.0.1", 0, max_size=2**20, ping_interval=None, compression=None) as server:
+        print(list(server.sockets)[0].getsockname()[1], flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+asyncio.run(main())
+"""
+
+
+def time_raw_receive(size: int, count: int, repeat: int) -> Dict[str, float]:
+    """Best-of-``repeat`` nanoseconds per frame through Protocol.receive_data + events_received."""
+    from websockets.protocol import SERVER, Protocol
+
+    stream = b"".join(wsframe.encode_frame(2, os.urandom(size), mask=True) for _ in range(count))
+    reads = [stream[i : i + 65536] for i in range(0, len(stream), 65536)]
+
+    def once() -> float:
+        proto = Protocol(SERVER, max_size=2**20)
+        start = time.perf_counter()
+        for data in reads:
+            proto.receive_data(data)
+            events = proto.events_received()
+            proto.data_to_send()
+        elapsed = time.perf_counter() - start
+        assert not events or len(events[-1].data) == size
+        return elapsed / count * 1e9
+
+    best = {False: float("inf"), True: float("inf")}
+    compat.unpatch("websockets")
+    for _ in range(repeat):
+        for patched in (False, True):
+            if patched:
+                compat.patch("websockets")
+            try:
+                best[patched] = min(best[patched], once())
+            finally:
+                compat.unpatch("websockets")
+    return {"unpatched_ns": best[False], "patched_ns": best[True], "speedup": best[False] / best[True]}
+
+
+class RawClient:
+    """A minimal WebSocket client on asyncio streams, the same for every server."""
+
+    async def connect(self, port: int) -> None:
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", port)
+        self.writer.write(
+            b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101"), head
+        self.parser = wsframe.FrameParser(is_server=False, max_frame_size=2**21, max_message_size=2**21)
+
+    async def receive(self, count: int) -> List[Any]:
+        got: List[Any] = []
+        while len(got) < count:
+            data = await self.reader.read(1 << 18)
+            if not data:
+                raise ConnectionError("server closed")
+            got += self.parser.feed(data)
+        return got
+
+    async def server_cpu(self) -> float:
+        self.writer.write(wsframe.encode_frame(1, b"cpu?", mask=True))
+        (frame,) = await self.receive(1)
+        return float(frame.payload)
+
+    async def pipelined(self, frame: bytes, count: int) -> float:
+        reading = asyncio.ensure_future(self.receive(count))
+        start = time.perf_counter()
+        self.writer.write(frame * count)
+        await self.writer.drain()
+        await reading
+        return time.perf_counter() - start
+
+    async def roundtrip(self, frame: bytes, count: int) -> float:
+        start = time.perf_counter()
+        for _ in range(count):
+            self.writer.write(frame)
+            await self.receive(1)
+        return time.perf_counter() - start
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def start_ws_server(patched: bool) -> Tuple[Any, int]:
+    env = dict(os.environ, BENCH_PATCH="1" if patched else "")
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"), env.get("PYTHONPATH", "")])
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WS_SERVER_CODE, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
+    )
+    assert proc.stdout is not None
+    port = int(await asyncio.wait_for(proc.stdout.readline(), 30))
+    return proc, port
+
+
+async def stop_ws_server(proc: Any) -> None:
+    proc.stdin.close()
+    try:
+        await asyncio.wait_for(proc.wait(), 10)
+    except asyncio.TimeoutError:
+        proc.kill()
+        await proc.wait()
+
+
+async def time_ws_server(sizes: List[int], repeat: int, scale: float) -> List[Dict[str, Any]]:
+    """Best-of-``repeat`` messages/s and server CPU us/message per (mode, size, patched)."""
+    servers = {patched: await start_ws_server(patched) for patched in (False, True)}
+    best: Dict[Tuple[str, int, bool], Tuple[float, float]] = {}
+    try:
+        for _ in range(repeat):
+            for size in sizes:
+                frame = wsframe.encode_frame(2, os.urandom(size), mask=True)  # one key: the same bytes each time
+                for mode, counts in (("pipelined", PIPELINED_COUNTS), ("roundtrip", ROUNDTRIP_COUNTS)):
+                    count = max(2, int(counts[size] * scale))
+                    for patched in (False, True):
+                        client = RawClient()
+                        await client.connect(servers[patched][1])
+                        await client.roundtrip(frame, 20)  # warm up
+                        cpu = await client.server_cpu()
+                        run = client.pipelined if mode == "pipelined" else client.roundtrip
+                        wall = await asyncio.wait_for(run(frame, count), 300)
+                        cpu = await client.server_cpu() - cpu
+                        client.close()
+                        key = (mode, size, patched)
+                        old = best.get(key, (float("inf"), float("inf")))
+                        best[key] = (min(old[0], wall / count), min(old[1], cpu / count))
+    finally:
+        for proc, _ in servers.values():
+            await stop_ws_server(proc)
+    rows = []
+    for mode in ("pipelined", "roundtrip"):
+        for size in sizes:
+            (wu, cu), (wp, cp) = best[mode, size, False], best[mode, size, True]
+            rows.append(
+                {
+                    "mode": mode, "size": size,
+                    "unpatched_msg_s": 1 / wu, "patched_msg_s": 1 / wp, "msg_s_speedup": wu / wp,
+                    "unpatched_cpu_us": cu * 1e6, "patched_cpu_us": cp * 1e6,
+                    "cpu_speedup": cu / cp if cp else float("inf"),
+                }
+            )
+    return rows
+
+
+def run_frames(sizes: List[int], repeat: int, scale: float, json_out: bool) -> int:
+    raw = []
+    for size in sizes:
+        row = time_raw_receive(size, max(10, int(RAW_COUNTS[size] * scale)), repeat)
+        raw.append({"size": size, **row})
+    server = asyncio.run(time_ws_server(sizes, repeat, scale))
+    if json_out:
+        report = {"backend": wsframe.backend_info(), "versions": compat.versions(), "raw": raw, "server": server}
+        print(json.dumps(report, indent=2))
+        return 0
+    label = {v: k for k, v in FRAME_SIZES.items()}
+    info = wsframe.backend_info()
+    print(f"wsframe backend={info['backend']} mask={info['mask_kernel']}; websockets {compat.versions()['websockets']}; {info['python']}")
+    print(f"raw Protocol.receive_data + events_received, 64 KiB reads, best of {repeat}")
+    head = f"{'size':>6} {'unpatched ns/frame':>19} {'patched ns/frame':>17} {'speedup':>8}"
+    print_rows(head, [
+        f"{label[r['size']]:>6} {r['unpatched_ns']:>19,.0f} {r['patched_ns']:>17,.0f} {r['speedup']:>7.2f}x" for r in raw
+    ])
+    print(f"\nwebsockets asyncio echo server (child process), raw client; best of {repeat}")
+    head = (f"{'mode':<10} {'size':>6} {'unpatched msg/s':>16} {'patched msg/s':>14} {'speedup':>8} "
+            f"{'server CPU us/msg unp.':>23} {'patched':>8} {'speedup':>8}")
+    print_rows(head, [
+        f"{r['mode']:<10} {label[r['size']]:>6} {r['unpatched_msg_s']:>16,.0f} {r['patched_msg_s']:>14,.0f} "
+        f"{r['msg_s_speedup']:>7.2f}x {r['unpatched_cpu_us']:>23,.1f} {r['patched_cpu_us']:>8,.1f} {r['cpu_speedup']:>7.2f}x"
+        for r in server
+    ])
+    return 0
+
+
+def print_rows(head: str, lines: List[str]) -> None:
+    """A table: its header line, a rule, then the lines."""
+    print(head)
+    print("-" * len(head))
+    for line in lines:
+        print(line)
+
+
 def print_micro(rows: List[Dict[str, Any]]) -> None:
     head = f"{'function':<31} {'size':>6} {'original us':>12} {'ours us':>10} {'speedup':>9}"
     print(head)
@@ -474,13 +687,11 @@ def size_label(size: int) -> str:
 
 def print_table(rows: List[Dict[str, Any]]) -> None:
     head = f"{'library':<17} {'kind':<6} {'size':>6} {'unpatched msg/s':>16} {'MB/s':>9} {'patched msg/s':>14} {'MB/s':>9} {'speedup':>8}"
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(
-            f"{r['library']:<17} {r['kind']:<6} {size_label(r['size']):>6} {r['unpatched_msg_s']:>16,.0f} {r['unpatched_mb_s']:>9,.1f} "
-            f"{r['patched_msg_s']:>14,.0f} {r['patched_mb_s']:>9,.1f} {r['speedup']:>7.2f}x"
-        )
+    print_rows(head, [
+        f"{r['library']:<17} {r['kind']:<6} {size_label(r['size']):>6} {r['unpatched_msg_s']:>16,.0f} {r['unpatched_mb_s']:>9,.1f} "
+        f"{r['patched_msg_s']:>14,.0f} {r['patched_mb_s']:>9,.1f} {r['speedup']:>7.2f}x"
+        for r in rows
+    ])
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -492,8 +703,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="cpu", help="CPU time of this process or elapsed time")
     parser.add_argument("--kinds", default="binary", help="comma-separated message kinds: binary, text")
     parser.add_argument("--micro", action="store_true", help="time the replaced functions alone, not echoes")
+    parser.add_argument(
+        "--frames", action="store_true",
+        help="websockets' frame path: raw Protocol receive and an asyncio echo server, patched vs unpatched",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
+
+    if args.frames:
+        sizes = [FRAME_SIZES[s] for s in (args.sizes.split(",") if args.sizes != ",".join(SIZES) else FRAME_SIZES)]
+        return run_frames(sizes, args.repeat, args.scale, args.json)
 
     sizes = [SIZES[s] for s in args.sizes.split(",")]
     if args.micro:

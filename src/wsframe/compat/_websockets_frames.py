@@ -79,30 +79,35 @@ def _upper_bound(protocol: Any) -> int:
     return max(0, min(given)) if given else _UNLIMITED
 
 
-def _early_reject(buf: bytearray, server: bool, room: Optional[int]) -> bool:
-    """Whether websockets' Frame.parse rejects the partial frame at ``buf[0:]``
-    already: it judges the opcode and the mask bit from the first two bytes
-    and the length as soon as the length field is in; the compiled parser
-    waits for the whole header."""
+def _partial_frame(buf: bytearray, server: bool, room: Optional[int]) -> int:
+    """What to do about the partial frame at ``buf[0:]``.
+
+    Returns -1 when websockets' Frame.parse rejects it already (it judges the
+    opcode and the mask bit from the first two bytes and the length as soon
+    as the length field is in; the compiled parser waits for the whole
+    header); else how many bytes the buffer must hold before feeding the
+    parser is worth it: the whole frame once its length is known (websockets
+    itself waits for that much without parsing), else one more byte.
+    """
     n = len(buf)
     if n < 2:
-        return False
+        return n + 1
     if buf[0] & 0x0F not in _VALID_OPCODES or bool(buf[1] & 0x80) != server:
-        return True
-    if room is None:
-        return False
+        return -1
     code = buf[1] & 0x7F
     if code < 126:
-        length = code
+        length, size = code, 2
     elif code == 126:
         if n < 4:
-            return False
-        length = int.from_bytes(buf[2:4], "big")
+            return n + 1
+        length, size = int.from_bytes(buf[2:4], "big"), 4
     else:
         if n < 10:
-            return False
-        length = int.from_bytes(buf[2:10], "big")
-    return length > room
+            return n + 1
+        length, size = int.from_bytes(buf[2:10], "big"), 10
+    if room is not None and length > room:
+        return -1
+    return size + (4 if server else 0) + length
 
 
 def make_parse(original: Callable[[Any], Generator[None, None, None]]) -> Callable[[Any], Generator[None, None, None]]:
@@ -158,10 +163,11 @@ def make_parse(original: Callable[[Any], Generator[None, None, None]]) -> Callab
             rsv_allowed=(True, True, True),  # RSV policy stays with websockets
         )
         fed = 0  # bytes at the start of the buffer the parser holds (a partial frame)
+        need = 1  # bytes the buffer must hold before the parser is fed again
         try:
             while True:
                 buf = reader.buffer
-                while len(buf) <= fed:
+                while len(buf) < need:
                     if reader.eof:
                         return True  # websockets words the end of the stream
                     yield
@@ -207,7 +213,7 @@ def make_parse(original: Callable[[Any], Generator[None, None, None]]) -> Callab
                         # A close frame (or an error) switched websockets to
                         # discard(), which emptied the buffer: the frames
                         # after this one are dropped, as websockets drops them.
-                        fed = 0
+                        fed, need = 0, 1
                         break
                 else:
                     if pos:
@@ -215,8 +221,12 @@ def make_parse(original: Callable[[Any], Generator[None, None, None]]) -> Callab
                     if broken:
                         return True
                     fed = len(buf)
-                    if fed and _early_reject(buf, server, limit()):
-                        return True
+                    if fed:
+                        need = _partial_frame(buf, server, limit())
+                        if need < 0:
+                            return True
+                    else:
+                        need = 1
                     continue
                 while True:
                     yield  # not stepped again: the protocol steps its new parser
