@@ -482,13 +482,17 @@ if os.environ.get("BENCH_PATCH"):
     import wsframe.compat
     wsframe.compat.patch("websockets")
 from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
 
 async def echo(ws):
-    async for message in ws:
-        if message == "cpu?":
-            await ws.send(repr(time.process_time()))
-        else:
-            await ws.send(message)
+    try:
+        async for message in ws:
+            if message == "cpu?":
+                await ws.send(repr(time.process_time()))
+            else:
+                await ws.send(message)
+    except ConnectionClosed:  # the raw client leaves without a closing handshake
+        pass
 
 async def main():
     async with serve(echo, "127.0.0.1", 0, max_size=2**20, ping_interval=None, compression=None) as server:
