@@ -40,7 +40,7 @@ if [ "${1:-}" = "--free-threaded" ]; then FT=1; shift; fi
 [ $# -gt 0 ] || { echo "usage: $0 [--free-threaded] SERIES..." >&2; exit 2; }
 SUFFIX=""
 [ "$FT" = 1 ] && SUFFIX="t"
-CACHE=${WSFRAME_PY_CACHE:-$HOME/.cache/wsframe-pythons}
+CACHE=${WSFRAME_PY_CACHE:-${HOME:-/root}/.cache/wsframe-pythons}
 SUITES=${WSFRAME_PY_SUITES:-trixie trixie-updates trixie-backports forky unstable}
 JOBS=${WSFRAME_PY_JOBS:-$(nproc 2> /dev/null || echo 2)}
 log() { echo "build_cpython: $*" >&2; }
