@@ -29,6 +29,7 @@ from .exceptions import (
     ConnectionClosedOK,
     InvalidURI,
 )
+from .reconnect import RETRY_CODES, Reconnecting, reconnecting
 from .server import HTTPResponse, Server, ServerConnection, serve
 
 __all__ = [
@@ -46,4 +47,7 @@ __all__ = [
     "ConnectionClosedError",
     "InvalidURI",
     "parse_uri",
+    "reconnecting",
+    "Reconnecting",
+    "RETRY_CODES",
 ]

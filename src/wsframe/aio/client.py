@@ -13,12 +13,13 @@ import asyncio
 import socket
 import ssl as _ssl
 import urllib.parse
-from typing import TYPE_CHECKING, Any, Dict, Generator, Optional, Tuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Generator, Optional, Tuple
 
 from ..connection import Connection
 from .connection import WebSocket
 from .exceptions import InvalidURI
 from .options import Options
+from .reconnect import reconnecting
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -139,6 +140,12 @@ class Connect:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._ws is not None:
             await self._ws.close()
+
+    def __aiter__(self) -> AsyncIterator[ClientConnection]:
+        """``async for ws in connect(uri)``: a new connection after each
+        outage, with the default backoff (see :mod:`wsframe.aio.reconnect`;
+        :func:`~wsframe.aio.reconnect.reconnecting` tunes it)."""
+        return reconnecting(self)
 
 
 def connect(
