@@ -189,3 +189,30 @@ def test_request_path_is_an_alias_of_target() -> None:
     from wsframe.handshake import Request
 
     assert Request("GET", "/chat?room=1", []).path == "/chat?room=1"
+
+
+def test_recv_decode_flag() -> None:
+    async def main() -> None:
+        async with serve(echo) as server:
+            async with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+                await ws.send("é")
+                assert await ws.recv(decode=False) == "é".encode()
+                await ws.send("é".encode())
+                assert await ws.recv(decode=True) == "é"
+                await ws.send("x")
+                assert await ws.recv() == "x"
+
+    run(main())
+
+
+def test_compression_options_reach_the_handshake() -> None:
+    async def main() -> Any:
+        async with serve(echo, compression_options={"server_no_context_takeover": True}) as server:
+            async with connect(f"ws://127.0.0.1:{server.port}/", compression_options={"compress_level": 1}) as ws:
+                await ws.send("hello" * 100)
+                assert await ws.recv() == "hello" * 100
+                return ws.response_headers.get("Sec-WebSocket-Extensions")
+
+    assert "server_no_context_takeover" in run(main())
+    with pytest.raises(ValueError):
+        serve(echo, compression=None, compression_options={"mem_level": 4})

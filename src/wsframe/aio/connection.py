@@ -28,8 +28,13 @@ class WebSocket(WebSocketProtocol):
 
     # ---- receiving -------------------------------------------------------------
 
-    async def recv(self) -> Data:
+    async def recv(self, decode: Optional[bool] = None) -> Data:
         """The next message: ``str`` for text, ``bytes`` for binary.
+
+        Args:
+            decode: None (default) as above; False gives text as its
+                (validated) UTF-8 bytes, e.g. for ``orjson.loads``; True
+                decodes binary messages as UTF-8 too (as websockets does).
 
         Raises:
             ConnectionClosed: the connection is closed and every message
@@ -41,7 +46,11 @@ class WebSocket(WebSocketProtocol):
             if queue:
                 message = queue.popleft()
                 self._message_taken(message)
-                return message
+                if decode is None:
+                    return message
+                if isinstance(message, str):
+                    return message if decode else message.encode("utf-8")
+                return message.decode("utf-8") if decode else message
             if self._closed_event is not None or self._lost:
                 raise self._closed_exception()
             if self._failing:

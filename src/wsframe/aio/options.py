@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence,
 from .. import deflate as _deflate
 from .._backend import codec as _codec
 from ..connection import DEFAULT_MAX_QUEUE_BYTES
+from ..deflate import DeflateOptions
 from ..handshake.http11 import DEFAULT_MAX_HEAD_SIZE
 
 __all__ = ["Options", "CommonOptions", "DEFAULT_READ_BUFFER_SIZE", "DEFAULT_WRITE_LIMIT", "DEFAULT_MAX_QUEUE"]
@@ -38,6 +39,7 @@ class CommonOptions(TypedDict, total=False):
     subprotocols: Sequence[str]
     extension_factories: Sequence[Any]
     compression: Optional[str]
+    compression_options: Optional[DeflateOptions]
     extra_headers: Iterable[Tuple[str, str]]
     max_size: int
     max_frame_size: Optional[int]
@@ -64,6 +66,10 @@ class Options:
         compression: ``"deflate"`` (default, like websockets) adds
             permessage-deflate with memory-saving defaults unless
             ``extension_factories`` has one; None turns it off.
+        compression_options: permessage-deflate knobs (a
+            :class:`wsframe.deflate.DeflateOptions`: window bits, memory
+            level, compression level, no-context-takeover, minimum size),
+            instead of building extension factories by hand.
         extra_headers: more handshake header fields to send.
         max_size: largest message accepted, after decompression (1009 above).
         max_frame_size: largest frame accepted (default ``max_size``).
@@ -85,6 +91,7 @@ class Options:
     subprotocols: Sequence[str] = ()
     extension_factories: Sequence[Any] = ()
     compression: Optional[str] = "deflate"
+    compression_options: Optional[DeflateOptions] = None
     extra_headers: Iterable[Tuple[str, str]] = ()
     max_size: int = _codec.DEFAULT_MAX_MESSAGE_SIZE
     max_frame_size: Optional[int] = None
@@ -103,6 +110,8 @@ class Options:
     def __post_init__(self) -> None:
         if self.compression not in ("deflate", None):
             raise ValueError(f"unsupported compression: {self.compression!r} (use 'deflate' or None)")
+        if self.compression is None and self.compression_options:
+            raise ValueError("compression_options need compression='deflate'")
         if self.max_queue < 1:
             raise ValueError("max_queue must be at least 1")
         if self.read_buffer_size < 256:
@@ -119,13 +128,13 @@ class Options:
     def server_extensions(self) -> List[Any]:
         """The server's extension factories, with permessage-deflate when on."""
         if self.compression == "deflate":
-            return _deflate.enable_server(self.extension_factories)
+            return _deflate.enable_server(self.extension_factories, self.compression_options)
         return list(self.extension_factories)
 
     def client_extensions(self) -> List[Any]:
         """The client's extension factories, with permessage-deflate when on."""
         if self.compression == "deflate":
-            return _deflate.enable_client(self.extension_factories)
+            return _deflate.enable_client(self.extension_factories, self.compression_options)
         return list(self.extension_factories)
 
     def connection_kwargs(self) -> Dict[str, Any]:

@@ -14,7 +14,7 @@ answers none of its offers (section 7.1: "_Fail the WebSocket Connection_").
 
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, TypedDict, Union
 
 from ..extension import Extension
 from ..handshake.errors import NegotiationError
@@ -40,7 +40,21 @@ __all__ = [
     "DEFAULT_CLIENT_MAX_WINDOW_BITS",
     "enable_server",
     "enable_client",
+    "DeflateOptions",
 ]
+
+
+class DeflateOptions(TypedDict, total=False):
+    """The permessage-deflate knobs ``serve()``/``connect()`` take as
+    ``compression_options`` (the keyword arguments of both factories)."""
+
+    server_no_context_takeover: bool
+    client_no_context_takeover: bool
+    server_max_window_bits: Optional[int]
+    client_max_window_bits: Optional[int]
+    compress_level: int
+    mem_level: int
+    min_size: int
 
 #: The server's defaults keep an idle compressed connection small: windows of
 #: 4 KiB (2**12) instead of 32 KiB, like websockets' defaults.
@@ -223,17 +237,23 @@ class ClientPerMessageDeflate(ClientExtensionFactory):
         )
 
 
-def enable_server(factories: Sequence[ServerExtensionFactory]) -> List[ServerExtensionFactory]:
-    """``factories`` plus a default :class:`ServerPerMessageDeflate` unless one is there."""
+def enable_server(
+    factories: Sequence[ServerExtensionFactory], options: Optional[DeflateOptions] = None
+) -> List[ServerExtensionFactory]:
+    """``factories`` plus a :class:`ServerPerMessageDeflate` (made with
+    ``options``) unless one is there."""
     factories = list(factories)
     if not any(f.name == EXTENSION_NAME for f in factories):
-        factories.append(ServerPerMessageDeflate())
+        factories.append(ServerPerMessageDeflate(**(options or {})))
     return factories
 
 
-def enable_client(factories: Sequence[ClientExtensionFactory]) -> List[ClientExtensionFactory]:
-    """``factories`` plus a default :class:`ClientPerMessageDeflate` unless one is there."""
+def enable_client(
+    factories: Sequence[ClientExtensionFactory], options: Optional[DeflateOptions] = None
+) -> List[ClientExtensionFactory]:
+    """``factories`` plus a :class:`ClientPerMessageDeflate` (made with
+    ``options``) unless one is there."""
     factories = list(factories)
     if not any(f.name == EXTENSION_NAME for f in factories):
-        factories.append(ClientPerMessageDeflate())
+        factories.append(ClientPerMessageDeflate(**(options or {})))
     return factories
