@@ -41,7 +41,7 @@ import asyncio
 import logging
 import random
 import time
-from typing import TYPE_CHECKING, AsyncIterator, Callable, FrozenSet, Iterable, Optional
+from typing import TYPE_CHECKING, Callable, FrozenSet, Iterable, Optional
 
 from ..handshake.errors import InvalidHandshake, InvalidMessage, InvalidStatus
 from .exceptions import ConnectionClosed
@@ -77,7 +77,29 @@ def retryable(exc: BaseException) -> bool:
 
 
 class Reconnecting:
-    """The async iterator of :func:`reconnecting` (and of ``async for ws in connect(...)``)."""
+    """Connections from ``connect``, opened again after an outage: an async
+    iterator (``async for ws in connect(...)`` makes one with the defaults).
+
+    Args:
+        connect: what :func:`wsframe.aio.connect` returned (its URI and options
+            are used for every attempt).
+        initial_delay: seconds before the first retry.
+        factor: each retry in a row waits this many times longer...
+        max_delay: ...up to this many seconds.
+        jitter: each wait is drawn from ``[delay * (1 - jitter), delay]``, so
+            clients cut off together do not come back together.
+        reset_after: a connection that stayed open this long (default
+            ``max_delay``) resets the backoff to ``initial_delay``.
+        retry_codes: close codes after which a new connection is opened
+            (default :data:`RETRY_CODES`); any other close ends the iteration.
+        retry: ``f(exception) -> bool``, whether a failed attempt is retried
+            (default :func:`retryable`).
+        max_attempts: give up (raise the last error) after this many failed
+            attempts in a row; None retries forever.
+
+    Raises:
+        ValueError: inconsistent delays or jitter.
+    """
 
     def __init__(
         self,
@@ -165,51 +187,6 @@ class Reconnecting:
             return ws
 
 
-def reconnecting(
-    connect: "Connect",
-    *,
-    initial_delay: float = 0.5,
-    factor: float = 2.0,
-    max_delay: float = 30.0,
-    jitter: float = 0.5,
-    reset_after: Optional[float] = None,
-    retry_codes: Iterable[int] = RETRY_CODES,
-    retry: Callable[[BaseException], bool] = retryable,
-    max_attempts: Optional[int] = None,
-) -> AsyncIterator["ClientConnection"]:
-    """Connections from ``connect``, opened again after an outage.
-
-    Args:
-        connect: what :func:`wsframe.aio.connect` returned (its URI and options
-            are used for every attempt).
-        initial_delay: seconds before the first retry.
-        factor: each retry in a row waits this many times longer...
-        max_delay: ...up to this many seconds.
-        jitter: each wait is drawn from ``[delay * (1 - jitter), delay]``, so
-            clients cut off together do not come back together.
-        reset_after: a connection that stayed open this long (default
-            ``max_delay``) resets the backoff to ``initial_delay``.
-        retry_codes: close codes after which a new connection is opened
-            (default :data:`RETRY_CODES`); any other close ends the iteration.
-        retry: ``f(exception) -> bool``, whether a failed attempt is retried
-            (default :func:`retryable`).
-        max_attempts: give up (raise the last error) after this many failed
-            attempts in a row; None retries forever.
-
-    Returns:
-        An async iterator of open :class:`~wsframe.aio.ClientConnection`.
-
-    Raises:
-        ValueError: inconsistent delays or jitter.
-    """
-    return Reconnecting(
-        connect,
-        initial_delay=initial_delay,
-        factor=factor,
-        max_delay=max_delay,
-        jitter=jitter,
-        reset_after=reset_after,
-        retry_codes=retry_codes,
-        retry=retry,
-        max_attempts=max_attempts,
-    )
+#: ``reconnecting(connect(uri), max_delay=60)``: the function-style name of
+#: :class:`Reconnecting` (one definition of the options).
+reconnecting = Reconnecting
