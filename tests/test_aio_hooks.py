@@ -216,3 +216,18 @@ def test_compression_options_reach_the_handshake() -> None:
     assert "server_no_context_takeover" in run(main())
     with pytest.raises(ValueError):
         serve(echo, compression=None, compression_options={"mem_level": 4})
+
+
+def test_unix_sockets(tmp_path: Any) -> None:
+    from wsframe.aio import unix_connect, unix_serve
+
+    path = str(tmp_path / "ws.sock")
+
+    async def main() -> None:
+        async with unix_serve(echo, path):
+            async with unix_connect(path, "ws://localhost/chat") as ws:
+                await ws.send("over a unix socket")
+                assert await ws.recv() == "over a unix socket"
+                assert ws.path == "/chat"
+
+    run(main())

@@ -21,7 +21,7 @@ close timeouts and TLS. Works on uvloop's loop too.
 from __future__ import annotations
 
 from .broadcast import broadcast
-from .client import ClientConnection, Connect, connect, parse_uri
+from .client import ClientConnection, Connect, connect, parse_uri, unix_connect
 from .connection import WebSocket
 from .exceptions import (
     ConnectionClosed,
@@ -30,11 +30,13 @@ from .exceptions import (
     InvalidURI,
 )
 from .reconnect import RETRY_CODES, Reconnecting, reconnecting
-from .server import HTTPResponse, Server, ServerConnection, serve
+from .server import HTTPResponse, Server, ServerConnection, serve, unix_serve
 
 __all__ = [
     "serve",
     "connect",
+    "unix_serve",
+    "unix_connect",
     "broadcast",
     "Server",
     "Connect",

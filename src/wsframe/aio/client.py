@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .options import CommonOptions
 
-__all__ = ["connect", "Connect", "ClientConnection", "parse_uri"]
+__all__ = ["connect", "unix_connect", "Connect", "ClientConnection", "parse_uri"]
 
 
 class ClientConnection(WebSocket):
@@ -114,7 +114,12 @@ class Connect:
             if ssl_context is not None:
                 kwargs["ssl"] = ssl_context
                 kwargs.setdefault("server_hostname", host)
-            if kwargs.get("sock") is not None:
+            unix_path = kwargs.pop("unix_path", None)
+            if unix_path is not None:
+                transport, ws = await loop.create_unix_connection(
+                    lambda: ClientConnection(conn, options), unix_path, **kwargs
+                )
+            elif kwargs.get("sock") is not None:
                 transport, ws = await loop.create_connection(lambda: ClientConnection(conn, options), **kwargs)
             else:
                 transport, ws = await loop.create_connection(
@@ -193,4 +198,21 @@ def connect(
         kwargs["sock"] = sock
     if local_addr is not None:
         kwargs["local_addr"] = local_addr
+    return Connect(uri, ssl=ssl, origin=origin, options=Options(**options), create_connection_kwargs=kwargs)
+
+
+def unix_connect(
+    path: str,
+    uri: str = "ws://localhost/",
+    *,
+    ssl: Optional[_ssl.SSLContext] = None,
+    origin: Optional[str] = None,
+    server_hostname: Optional[str] = None,
+    **options: "Unpack[CommonOptions]",
+) -> Connect:
+    """:func:`connect` over the Unix socket at ``path``; ``uri`` gives the
+    Host header and the request target (its host and port are not dialled)."""
+    kwargs: Dict[str, Any] = {"unix_path": path}
+    if server_hostname is not None:
+        kwargs["server_hostname"] = server_hostname
     return Connect(uri, ssl=ssl, origin=origin, options=Options(**options), create_connection_kwargs=kwargs)

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     from .options import CommonOptions
 
-__all__ = ["serve", "Server", "ServerConnection", "HTTPResponse"]
+__all__ = ["serve", "unix_serve", "Server", "ServerConnection", "HTTPResponse"]
 
 Handler = Callable[["ServerConnection"], Awaitable[Any]]
 
@@ -266,10 +266,17 @@ class Server:
         """Start listening (idempotent); return self."""
         if self._server is None:
             loop = asyncio.get_running_loop()
-            self._server = await loop.create_server(
-                lambda: ServerConnection(self), self._host, self._port, ssl=self._ssl, **self._kwargs
-            )
-            if self._server.sockets:
+            kwargs = dict(self._kwargs)
+            unix_path = kwargs.pop("unix_path", None)
+            if unix_path is not None:
+                self._server = await loop.create_unix_server(
+                    lambda: ServerConnection(self), unix_path, ssl=self._ssl, **kwargs
+                )
+            else:
+                self._server = await loop.create_server(
+                    lambda: ServerConnection(self), self._host, self._port, ssl=self._ssl, **kwargs
+                )
+            if self._server.sockets and unix_path is None:
                 self._bound_port = self._server.sockets[0].getsockname()[1]
         return self
 
@@ -398,4 +405,30 @@ def serve(
         process_response=process_response,
         options=Options(**options),
         create_server_kwargs=kwargs,
+    )
+
+
+def unix_serve(
+    handler: Handler,
+    path: str,
+    *,
+    ssl: Optional[_ssl.SSLContext] = None,
+    origins: Optional[Sequence[Optional[str]]] = None,
+    process_request: Optional[ProcessRequest] = None,
+    process_response: Optional[ProcessResponse] = None,
+    backlog: int = 100,
+    **options: "Unpack[CommonOptions]",
+) -> Server:
+    """:func:`serve` on a Unix socket at ``path`` (e.g. behind a reverse
+    proxy on the same host); the same handler, hooks and options."""
+    return Server(
+        handler,
+        None,
+        0,
+        ssl=ssl,
+        origins=origins,
+        process_request=process_request,
+        process_response=process_response,
+        options=Options(**options),
+        create_server_kwargs={"backlog": backlog, "unix_path": path},
     )
