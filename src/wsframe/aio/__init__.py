@@ -30,6 +30,7 @@ from .exceptions import (
     InvalidURI,
 )
 from .reconnect import RETRY_CODES, Reconnecting, reconnecting
+from .router import Router, respond, route
 from .server import HTTPResponse, Server, ServerConnection, serve, unix_serve
 
 __all__ = [
@@ -52,4 +53,7 @@ __all__ = [
     "reconnecting",
     "Reconnecting",
     "RETRY_CODES",
+    "route",
+    "Router",
+    "respond",
 ]
