@@ -31,10 +31,9 @@ websockets = pytest.importorskip("websockets")
 from websockets.frames import Frame, Opcode  # noqa: E402
 from websockets.protocol import CLIENT, SERVER, Protocol, State  # noqa: E402
 
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:wsframe.compat. patching:RuntimeWarning"),
-    pytest.mark.skipif(not wsframe.HAS_C_EXTENSION, reason="the frame patch is about the compiled codec"),
-]
+# Both backends: on the pure one the patch is slower than websockets (and
+# warns), but it must behave the same.
+pytestmark = pytest.mark.filterwarnings("ignore:wsframe.compat. patching:RuntimeWarning")
 
 # The profile's example count (WSFRAME_HYPOTHESIS_EXAMPLES, tests/conftest.py), 1.5x for the main property.
 EXAMPLES = settings().max_examples

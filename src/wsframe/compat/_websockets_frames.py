@@ -61,7 +61,8 @@ def message_limits(protocol: Any) -> Callable[[], Optional[int]]:
         return limit
 
     def old_limit() -> Optional[int]:
-        message, size = protocol.max_size, protocol.cur_size
+        message: Optional[int] = protocol.max_size
+        size: Optional[int] = protocol.cur_size
         if message is None:
             return None
         return message if size is None else message - size
