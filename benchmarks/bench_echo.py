@@ -359,6 +359,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     results: Dict[str, Dict[Tuple[str, int], float]] = {}
     cpu: Dict[str, Dict[Tuple[str, int], float]] = {}
     skipped = set()
+    from wsframe.cli.progress import Progress
+
+    tracker = Progress(args.repeat * len(servers), stream=sys.stdout)
     for round_number in range(1, args.repeat + 1):
         # Servers take turns within each round, so a burst of load from
         # elsewhere hits them all alike; each cell keeps its best round.
@@ -383,7 +386,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             best_cpu = cpu.setdefault(name, {})
             for cell, value in cpus.items():
                 best_cpu[cell] = min(value, best_cpu.get(cell, float("inf")))
-            print(f"  {name}: round {round_number}/{args.repeat} done", flush=True)
+            tracker.line((round_number, name), f"{name}: round {round_number}/{args.repeat} done")
     print()
     print("Messages per second (higher is better) and wsframe / peer:")
     print(table(servers, results, sizes))

@@ -15,10 +15,11 @@ import os
 import subprocess
 import sys
 import tempfile
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import info
 from .peers import Adapter, adapters, load_backend
+from .progress import Progress
 from .runner import Cell, Result, add_ratios, full_matrix, quick_matrix, run_cells
 from .table import render_missing, render_results
 from .targets import check_targets, render_targets
@@ -109,9 +110,14 @@ def _matches(filters: List[str]):  # type: ignore[no-untyped-def]
     return select
 
 
-def _progress(result: Result) -> None:
-    status = result.error or f"{result.ns_per_unit:,.1f} ns/{result.unit}"
-    print(f"  {result.cell.label:<36} {result.impl:<24} {status}", file=sys.stderr, flush=True)
+def _progress(tracker: Progress) -> Callable[[Result], None]:
+    """A progress callback: one line per result, with the cells done and the time left."""
+
+    def show(result: Result) -> None:
+        status = result.error or f"{result.ns_per_unit:,.1f} ns/{result.unit}"
+        tracker.line(id(result.cell), f"{result.cell.label:<36} {result.impl:<24} {status}")
+
+    return show
 
 
 def _measure(args: argparse.Namespace, env: Dict[str, Any]) -> Tuple[List[Result], Dict[str, str], Budget]:
@@ -124,8 +130,11 @@ def _measure(args: argparse.Namespace, env: Dict[str, Any]) -> Tuple[List[Result
     cells = quick_matrix() if args.quick else full_matrix()
     adapter_list, missing = adapters(peers=not args.no_peers)
     select = _matches(args.filter) if args.filter else None
-    print(f"\nrunning {len(cells)} cells, best of {budget.rounds} rounds of ~{budget.round_ns / 1e6:.0f} ms each (progress on stderr) ...\n", flush=True)
-    return run_cells(cells, adapter_list, budget, select=select, progress=_progress), missing, budget
+    cells = list(cells)
+    measured = [c for c in cells if any(a.op == c.op and (select is None or select(c, a)) for a in adapter_list)]
+    tracker = Progress(len(measured))
+    print(f"\nrunning {len(measured)} cells, best of {budget.rounds} rounds of ~{budget.round_ns / 1e6:.0f} ms each (progress and time left on stderr) ...\n", flush=True)
+    return run_cells(cells, adapter_list, budget, select=select, progress=_progress(tracker)), missing, budget
 
 
 def _merge(results: List[Result], extra: List[Result]) -> List[Result]:
