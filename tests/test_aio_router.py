@@ -97,11 +97,13 @@ def test_serve_with_the_router_alone_closes_1008_without_a_route() -> None:
     run(main())
 
 
-def test_application_hook_runs_after_a_match() -> None:
+def test_application_hook_runs_before_the_404() -> None:
     seen: List[Any] = []
 
     async def auth(connection: Any, request: Any) -> Any:
         seen.append(connection.path_params)
+        if request.target == "/health":
+            return respond(200, "OK\n")
         if "token" not in connection.query:
             return respond(401, "token needed\n", [("WWW-Authenticate", "Token")])
         return None
@@ -114,9 +116,15 @@ def test_application_hook_runs_after_a_match() -> None:
             assert info.value.status == 401
             assert (await ask(server.port, "/admin/ops?token=t"))["query"] == {"token": ["t"]}
             with pytest.raises(InvalidStatus) as info:
-                await connect(f"ws://127.0.0.1:{server.port}/unknown")  # 404 first, the hook never runs
+                await connect(f"ws://127.0.0.1:{server.port}/health")  # a path without a route, answered
+            assert info.value.status == 200
+            with pytest.raises(InvalidStatus) as info:
+                await connect(f"ws://127.0.0.1:{server.port}/unknown?token=t")  # the hook said None: 404
             assert info.value.status == 404
-        assert seen == [{"room": "ops"}, {"room": "ops"}]
+            with pytest.raises(InvalidStatus) as info:
+                await connect(f"ws://127.0.0.1:{server.port}/unknown")  # the hook's answer wins
+            assert info.value.status == 401
+        assert seen == [{"room": "ops"}, {"room": "ops"}, {}, {}, {}]
 
     run(main())
 

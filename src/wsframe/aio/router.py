@@ -2,7 +2,8 @@
 
 :func:`route` builds a :class:`Router`, which is both a handler (it picks
 the handler of the request's path and runs it) and a ``process_request``
-hook (a path without a route gets 404 before the handshake)::
+hook (a path without a route gets 404 before the handshake, unless the
+application's own hook, run first, answers it)::
 
     router = route({"/chat": chat, "/rooms/{room}": room})
     async with serve(router, "127.0.0.1", 8765, process_request=router.process_request):
@@ -119,10 +120,11 @@ class Router:
 
     Args:
         routes: ``{pattern: handler}``, tried in order.
-        process_request: an application hook (sync or async) run after a
-            route matched: None to go on, or an answer (see :func:`respond`).
-            ``connection.path_params`` and ``connection.query`` are set
-            when it runs.
+        process_request: an application hook (sync or async) run for every
+            request, with ``connection.path_params`` (empty without a route)
+            and ``connection.query`` set: None to go on (404 without a
+            route), or an answer (see :func:`respond`), e.g. a health
+            check on a path that has no route.
 
     Raises:
         ValueError: a pattern that does not start with ``/`` or has a bad
@@ -147,26 +149,31 @@ class Router:
         return None
 
     def _bind(self, connection: ServerConnection, target: str) -> Optional[Match]:
-        """Match ``target`` and set ``path_params`` and ``query`` on the connection."""
+        """Match ``target``; set ``path_params`` (empty without a match) and
+        ``query`` on the connection, for the hook and the handler to read."""
         found = self.match(target)
-        if found is not None:
-            # Attributes of the connection object, for the handler to read.
-            setattr(connection, "path_params", found.path_params)
-            setattr(connection, "query", found.query)
+        if found is None:
+            params: Dict[str, str] = {}
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(target).query)
+        else:
+            params, query = found.path_params, found.query
+        setattr(connection, "path_params", params)
+        setattr(connection, "query", query)
         return found
 
     async def process_request(
         self, connection: ServerConnection, request: Request
     ) -> Union[None, HTTPResponse, Response]:
-        """The ``process_request`` hook: 404 for a path without a route, else
-        the application's hook (if any)."""
-        if self._bind(connection, request.target) is None:
+        """The ``process_request`` hook: the application's hook (if any), then
+        404 for a path without a route unless that hook answered."""
+        found = self._bind(connection, request.target)
+        answer: Any = None
+        if self._hook is not None:
+            answer = self._hook(connection, request)
+            if inspect.isawaitable(answer):
+                answer = await answer
+        if answer is None and found is None:
             return respond(404, _NOT_FOUND_BODY)
-        if self._hook is None:
-            return None
-        answer = self._hook(connection, request)
-        if inspect.isawaitable(answer):
-            answer = await answer
         return cast(Union[None, HTTPResponse, Response], answer)
 
     async def __call__(self, connection: ServerConnection) -> None:
@@ -190,7 +197,8 @@ def route(routes: Mapping[str, RouteHandler], *, process_request: Optional[Hook]
     Args:
         routes: ``{pattern: handler}``: ``{name}`` matches one path segment,
             ``{name:path}`` the rest of the path; the first match wins.
-        process_request: an application hook run after a route matched.
+        process_request: an application hook run for every request before
+            the router's 404 (see :class:`Router`).
 
     Returns:
         The :class:`Router`.
