@@ -7,8 +7,10 @@
 #                     sections pass (docs/deflate.md) but take 7-23 minutes, too
 #                     long for CI; run them with AUTOBAHN_EXCLUDE='' scripts/autobahn.sh '12.*,13.*')
 #   AUTOBAHN_OUTDIR   report directory (default: a fresh temporary one)
+#   AUTOBAHN_ALLOW_NONSTRICT  1: a NON-STRICT case does not fail the run
 #   PYTHON            interpreter for the echo server (default: python3)
-# Prints the summary; exits non-zero when a case FAILED or the run broke.
+# Prints the summary; exits non-zero when a case FAILED or was NON-STRICT, or
+# the run broke. scripts/autobahn_client.sh tests the client direction.
 # The server always gets killed.
 set -euo pipefail
 
@@ -23,25 +25,21 @@ main() {
     CASES=${1:-*}
     OUTDIR=${AUTOBAHN_OUTDIR:-$(mktemp -d)}
 
-    # A free port on 127.0.0.1 (there is a tiny race between picking and binding).
-    PORT=$("$PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+    # shellcheck source=scripts/autobahn_common.sh
+    . "$ROOT/scripts/autobahn_common.sh"
+    PORT=$(autobahn_free_port)
 
     LOG=$OUTDIR/echo_server.log
     mkdir -p "$OUTDIR"
-    # Which wsframe: the source tree when it has a built extension (or the pure
-    # backend is asked for, or nothing is installed), else the installed one (CI
-    # installs with pip, so src/ has no compiled module there).
-    if ls "$ROOT"/src/wsframe/_codec_c*.so >/dev/null 2>&1 || [ "${WSFRAME_NO_EXTENSIONS:-0}" = 1 ] \
-       || ! (cd / && "$PYTHON" -c 'import wsframe.aio') >/dev/null 2>&1; then
-        export PYTHONPATH="$ROOT/src${PYTHONPATH:+:$PYTHONPATH}"
-    fi
-    "$PYTHON" -c 'import wsframe; print("autobahn: wsframe", wsframe.__version__, "backend", wsframe.BACKEND, "from", wsframe.__file__)'
+    autobahn_choose_wsframe autobahn
     "$PYTHON" "$ROOT/examples/echo_server.py" "$PORT" >"$LOG" 2>&1 &
     SERVER=$!
     cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
     trap cleanup EXIT
 
-    args=(-w 20)
+    JSON=$OUTDIR/summary.json
+    rm -f "$JSON"
+    args=(-w 20 -j "$JSON")
     [ -n "$EXCLUDE" ] && args+=(-x "$EXCLUDE")
     echo "autobahn: echo server pid $SERVER on ws://127.0.0.1:$PORT, cases '$CASES', excluded '${EXCLUDE:-none}', report in $OUTDIR"
     status=0
@@ -50,6 +48,9 @@ main() {
         echo "autobahn: the echo server died; its log:" >&2
         cat "$LOG" >&2
         [ "$status" -eq 0 ] && status=3
+    fi
+    if [ -f "$JSON" ]; then
+        if ! autobahn_nonstrict_verdict autobahn "$JSON" && [ "$status" -eq 0 ]; then status=1; fi
     fi
     return "$status"
 }
