@@ -231,3 +231,63 @@ def test_unix_sockets(tmp_path: Any) -> None:
                 assert ws.path == "/chat"
 
     run(main())
+
+
+@pytest.mark.parametrize("compression", ["deflate", None])
+def test_send_an_iterable_as_one_fragmented_message(compression: Any) -> None:
+    async def parts() -> Any:
+        for word in ("a", "fragmented", "message"):
+            await asyncio.sleep(0)
+            yield word
+
+    async def main() -> None:
+        async with serve(echo, compression=compression) as server:
+            async with connect(f"ws://127.0.0.1:{server.port}/", compression=compression) as ws:
+                await ws.send(["one ", "two ", "three"])
+                assert await ws.recv() == "one two three"
+                await ws.send(iter([b"\x00", b"\x01\x02"]))
+                assert await ws.recv() == b"\x00\x01\x02"
+                await ws.send(parts())
+                assert await ws.recv() == "afragmentedmessage"
+                await ws.send([])  # nothing at all
+                await ws.send("after")
+                assert await ws.recv() == "after"
+                with pytest.raises(TypeError):
+                    await ws.send(["text", b"bytes"])
+
+    run(main())
+
+
+def test_fragments_at_the_connection_level() -> None:
+    from wsframe import Connection, InvalidState, TextMessage
+
+    client = Connection.opened("client")
+    server = Connection.opened("server")
+    client.send_fragment("héllo ", fin=False)
+    with pytest.raises(InvalidState):
+        client.send_text("no whole message in the middle")
+    client.send_ping(b"between")  # control frames may come between the parts
+    client.send_fragment(b"w\xc3\xb6rld", fin=True)
+    server.receive_data(client.data_to_send())
+    events = server.events()
+    assert TextMessage("héllo wörld") in events
+    with pytest.raises(ValueError):
+        client.send_fragment(b"\xff", fin=True, text=True)
+    client.send_text("whole again")
+
+
+def test_an_iterable_that_fails_midway_closes_with_1011() -> None:
+    def parts() -> Any:
+        yield "first "
+        yield "second "
+        raise RuntimeError("the producer broke")
+
+    async def main() -> Any:
+        async with serve(echo) as server:
+            async with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+                with pytest.raises(RuntimeError):
+                    await ws.send(parts())
+                await ws.wait_closed()
+                return ws.close_code
+
+    assert run(main()) == 1011

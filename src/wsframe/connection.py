@@ -222,6 +222,10 @@ class Connection:
         self._eof_after_backlog = False
         # A protocol error whose close frame waits (defer_failure).
         self._failure: Optional[ProtocolError] = None
+        # A fragmented message being sent (send_fragment): its opcode, and its
+        # parts when an extension must see the whole message.
+        self._fragmenting: Optional[int] = None
+        self._fragments: Optional[List[bytes]] = None
 
         self._parser: Optional[_codec.FrameParser] = None
         self._extension: Optional[Extension] = None
@@ -362,6 +366,11 @@ class Connection:
         """The budget spent now: decoded, undelivered message bytes plus
         ``MESSAGE_OVERHEAD`` per message."""
         return self._queued_bytes
+
+    @property
+    def sending_fragments(self) -> bool:
+        """A message sent in parts (:meth:`send_fragment`) has not ended yet."""
+        return self._fragmenting is not None
 
     @property
     def failure_pending(self) -> bool:
@@ -632,6 +641,50 @@ class Connection:
             return
         self._send_message(Opcode.BINARY, data, fragment_size)
 
+    def send_fragment(self, data: Union[str, Buffer], *, fin: bool, text: Optional[bool] = None) -> None:
+        """Queue one frame of a message sent in parts (RFC 6455 section 5.4).
+
+        The first part starts the message: text for ``str`` (or
+        ``text=True``), binary otherwise; later parts are continuation frames
+        and ``fin=True`` ends the message. Text parts given as bytes must be
+        valid UTF-8 on their own. Until the message ends no other data
+        message may be sent (control frames and ``close()`` may). With an
+        extension (permessage-deflate, which compresses whole messages) the
+        parts are gathered and the message goes out at ``fin``.
+
+        Raises:
+            InvalidState: the connection is not OPEN, or a data message is
+                sent with ``send_text``/``send_binary`` in the middle.
+            ValueError: text bytes that are not UTF-8.
+        """
+        self._check_open()
+        opcode = self._fragmenting
+        if isinstance(data, str):
+            payload = data.encode("utf-8")
+            is_text = True if opcode is None else opcode == _TEXT
+        else:
+            payload = bytes(data)
+            is_text = bool(text) if opcode is None else opcode == _TEXT
+            if is_text and not _validate_utf8(payload):
+                raise ValueError("text payload is not valid UTF-8")
+        if opcode is None:
+            opcode = _TEXT if is_text else _BINARY
+            self._plain = False  # no whole message may slip in between the parts
+            if self._extension is not None:
+                self._fragments = []
+        if self._fragments is not None:
+            self._fragments.append(payload)
+            self._fragmenting = None if fin else opcode
+            if fin:
+                parts, self._fragments = self._fragments, None
+                self._send_message(Opcode(opcode), b"".join(parts), None)
+            return
+        first = self._fragmenting is None
+        self._out.append(_encode_frame(opcode if first else 0, payload, fin=fin, mask=self._mask))
+        self._fragmenting = None if fin else opcode
+        if fin:
+            self._set_state(self._state)  # the fast send path again
+
     def send_ping(self, data: Buffer = b"") -> None:
         """Queue a ping (at most 125 bytes, RFC 6455 section 5.5)."""
         self._send_control(Opcode.PING, data)
@@ -691,7 +744,7 @@ class Connection:
 
     def _set_state(self, state: State) -> None:
         self._state = state
-        self._plain = state is State.OPEN and self._extension is None
+        self._plain = state is State.OPEN and self._extension is None and self._fragmenting is None
 
     def _check_open(self) -> None:
         if self._state is not State.OPEN:
@@ -699,6 +752,8 @@ class Connection:
 
     def _send_message(self, opcode: Opcode, data: Buffer, fragment_size: Optional[int]) -> None:
         self._check_open()
+        if self._fragmenting is not None:
+            raise InvalidState("a message sent in parts (send_fragment) has not ended")
         # Arguments first: an extension may keep state across messages
         # (permessage-deflate's shared window), so once it has encoded a
         # message, that message must go out.

@@ -10,7 +10,7 @@ Text messages arrive as ``str``, binary ones as ``bytes``.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterator, Optional, Union
+from typing import Any, AsyncIterable, AsyncIterator, Iterable, Optional, Union, cast
 
 from ..connection import InvalidState, State
 from ..handshake.http11 import Headers, Request
@@ -77,14 +77,18 @@ class WebSocket(WebSocketProtocol):
 
     # ---- sending ---------------------------------------------------------------
 
-    async def send(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
+    async def send(self, message: Union[Data, bytearray, memoryview, Iterable[Data], AsyncIterable[Data]]) -> None:
         """Send one message: text for ``str``, binary for bytes-like objects.
 
+        An iterable or async iterable of ``str`` (text) or bytes (binary)
+        parts is sent as one fragmented message, a frame per part, as the
+        parts come (RFC 6455 section 5.4); an empty one sends nothing.
         Waits while the transport's write buffer is over ``write_limit``.
 
         Raises:
             ConnectionClosed: the connection is closing or closed.
-            TypeError: ``message`` is neither str nor bytes-like.
+            TypeError: ``message`` is neither str nor bytes-like nor an
+                iterable of them.
         """
         conn = self._conn
         try:
@@ -92,6 +96,9 @@ class WebSocket(WebSocketProtocol):
                 conn.send_text(message)
             elif isinstance(message, (bytes, bytearray, memoryview)):
                 conn.send_binary(message)
+            elif isinstance(message, (Iterable, AsyncIterable)) and not isinstance(message, str):
+                await self._send_parts(cast(Union[Iterable[Data], AsyncIterable[Data]], message))
+                return
             else:
                 raise TypeError(f"send() takes str or a bytes-like object, not {type(message).__name__}")
         except InvalidState:
@@ -112,6 +119,41 @@ class WebSocket(WebSocketProtocol):
         self._queued(len(message))
         if self._write_paused:
             await self._drain()
+
+    async def _send_parts(self, parts: Union[Iterable[Data], AsyncIterable[Data]]) -> None:
+        """A message in parts: each part is written as it comes; the last
+        one (known by looking one part ahead) carries FIN."""
+        try:
+            await self._send_parts_unguarded(parts)
+        except Exception:
+            if self._conn.state is State.OPEN and self._conn.sending_fragments:
+                # Parts went out and the message cannot end: as websockets
+                # does, close with 1011 (a close frame may come between parts).
+                self._start_closing(1011, "error while sending a fragmented message")
+            raise
+
+    async def _send_parts_unguarded(self, parts: Union[Iterable[Data], AsyncIterable[Data]]) -> None:
+        conn = self._conn
+        pending: Optional[Data] = None
+        text: Optional[bool] = None
+        async for part in _as_async(parts):
+            if not isinstance(part, (str, bytes, bytearray, memoryview)):
+                raise TypeError(f"message parts must be str or bytes-like, not {type(part).__name__}")
+            if text is None:
+                text = isinstance(part, str)
+            elif text is not isinstance(part, str):
+                raise TypeError("all parts of a message must be str, or all bytes-like")
+            if pending is not None:
+                conn.send_fragment(pending, fin=False, text=text)
+                self._flush()
+                if self._write_paused:
+                    await self._drain()
+            pending = bytes(part) if not isinstance(part, str) else part
+        if pending is not None:
+            conn.send_fragment(pending, fin=True, text=text)
+            self._queued(len(pending))
+            if self._write_paused:
+                await self._drain()
 
     async def ping(self, data: Optional[bytes] = None) -> float:
         """Send a ping and wait for its pong; return the round trip in seconds.
@@ -222,3 +264,13 @@ class WebSocket(WebSocketProtocol):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.state.name} {self.path!r} peer={self.remote_address!r}>"
+
+
+async def _as_async(parts: Union[Iterable[Data], AsyncIterable[Data]]) -> AsyncIterator[Data]:
+    """Iterate over an iterable or an async iterable alike."""
+    if isinstance(parts, AsyncIterable):
+        async for part in parts:
+            yield part
+    else:
+        for part in parts:
+            yield part
