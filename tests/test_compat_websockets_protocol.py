@@ -459,3 +459,69 @@ def test_frames_reach_recv_frame_as_websockets_frames() -> None:
     assert [type(f) for f in seen] == [Frame, Frame]
     assert [(f.opcode, bytes(f.data), f.fin) for f in seen] == [(Opcode.TEXT, b"a", False), (Opcode.CONT, b"b", True)]
     assert secrets.token_bytes is not None  # the module attribute the patch reads at each call
+
+
+# ---- hosts of the sans-I/O Protocol -----------------------------------------------------------
+
+
+def test_uvicorn_websockets_sansio_echoes_the_same_patched() -> None:
+    """uvicorn's ``ws="websockets-sansio"`` runs websockets' Protocol: patched
+    at start-up, it echoes the same and parses with wsframe."""
+    uvicorn = pytest.importorskip("uvicorn")
+    pytest.importorskip("uvicorn.protocols.websockets.websockets_sansio_impl")
+    import asyncio
+    import socket
+
+    from websockets.asyncio.client import connect
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "websocket"
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        while True:
+            event = await receive()
+            if event["type"] == "websocket.disconnect":
+                return
+            if event.get("bytes") is not None:
+                await send({"type": "websocket.send", "bytes": event["bytes"]})
+            else:
+                await send({"type": "websocket.send", "text": event["text"]})
+
+    messages: List[Any] = ["h\u00e9llo", b"\x00" * 70000, "x" * 5000, b""]
+
+    async def session() -> List[Any]:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        config = uvicorn.Config(app, ws="websockets-sansio", log_level="error", lifespan="off")
+        server = uvicorn.Server(config)
+        serving = asyncio.ensure_future(server.serve(sockets=[sock]))
+        try:
+            for _ in range(200):
+                if server.started:
+                    break
+                await asyncio.sleep(0.02)
+            port = sock.getsockname()[1]
+            echoes = []
+            async with connect(f"ws://127.0.0.1:{port}/", compression=None) as ws:
+                for message in messages:
+                    await ws.send(message)
+                    echoes.append(await asyncio.wait_for(ws.recv(), 10))
+            return echoes
+        finally:
+            server.should_exit = True
+            await asyncio.wait_for(serving, 10)
+
+    compat.unpatch("websockets")
+    expected = asyncio.run(session())
+    made: List[Any] = []
+    original = wsframe.FrameParser
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        made.append(kwargs.get("is_server"))
+        return original(*args, **kwargs)
+
+    with mock.patch.object(wsframe, "FrameParser", counting), compat.patched("websockets"):
+        got = asyncio.run(session())
+    assert expected == messages
+    assert got == expected
+    assert True in made and False in made  # uvicorn's server side and the client both ran on wsframe
