@@ -35,9 +35,11 @@ def free_port() -> int:
 def test_retryable_follows_the_documented_policy() -> None:
     assert retryable(ConnectionRefusedError())
     assert retryable(asyncio.TimeoutError())
-    assert retryable(InvalidMessage("garbled"))
-    assert retryable(InvalidStatus(None, 503))
-    assert not retryable(InvalidStatus(None, 404))
+    assert not retryable(InvalidMessage("not HTTP"))  # as websockets: a misconfiguration
+    for status in (500, 502, 503, 504):
+        assert retryable(InvalidStatus(None, status))
+    for status in (400, 401, 403, 404, 429, 501, 505):
+        assert not retryable(InvalidStatus(None, status))
     assert not retryable(NegotiationError("no"))
     assert not retryable(ValueError("bug"))
 

@@ -12,11 +12,11 @@ ended:
 
 Opening retries, with jittered exponential backoff, on what a restart or an
 outage looks like: ``OSError`` (refused, reset, unreachable), timeouts,
-a connection dropped during the handshake, a malformed response
-(``InvalidMessage``) and, as websockets does, a 5xx refusal
-(``InvalidStatus`` with a status of 500 or more: a proxy in front of a
-server that is restarting). Every other handshake refusal (a 4xx status, a
-failed negotiation, a bad URI) is raised from the ``async for``.
+a connection dropped during the handshake and, as websockets does, a
+refusal with status 500, 502, 503 or 504 (a server, or a proxy in front of
+one, failing or restarting). Every other handshake failure (a 4xx or 501
+status, a response that is not HTTP, a failed negotiation, a bad URI) is
+raised from the ``async for``.
 
 ::
 
@@ -43,13 +43,13 @@ import random
 import time
 from typing import TYPE_CHECKING, Callable, FrozenSet, Iterable, Optional
 
-from ..handshake.errors import InvalidHandshake, InvalidMessage, InvalidStatus
+from ..handshake.errors import InvalidHandshake, InvalidStatus
 from .exceptions import ConnectionClosed
 
 if TYPE_CHECKING:
     from .client import ClientConnection, Connect
 
-__all__ = ["reconnecting", "Reconnecting", "RETRY_CODES", "retryable"]
+__all__ = ["reconnecting", "Reconnecting", "RETRY_CODES", "RETRY_STATUSES", "retryable"]
 
 logger = logging.getLogger("wsframe.aio")
 
@@ -59,18 +59,23 @@ logger = logging.getLogger("wsframe.aio")
 RETRY_CODES: FrozenSet[int] = frozenset({1001, 1006, 1011, 1012, 1013, 1014})
 
 
+#: Refusals worth retrying, as websockets retries them: a server or a proxy
+#: in front of it failing or restarting (500, 502, 503, 504).
+RETRY_STATUSES: FrozenSet[int] = frozenset({500, 502, 503, 504})
+
+
 def retryable(exc: BaseException) -> bool:
     """Whether opening a connection that failed with ``exc`` is worth retrying.
 
     True for ``OSError`` (refused, reset, unreachable), timeouts, a connection
-    dropped during the handshake, a malformed response, and a refusal with
-    a 5xx status; False for everything else (a 4xx refusal, a failed
-    negotiation, a bad URI).
+    dropped during the handshake (``ConnectionClosed``, ``EOFError``) and a
+    refusal with status 500, 502, 503 or 504 (:data:`RETRY_STATUSES`, the
+    statuses websockets retries); False for everything else: another
+    refusal (4xx, 501), a response that is not HTTP (``InvalidMessage``), a
+    failed negotiation, a bad URI.
     """
     if isinstance(exc, InvalidStatus):
-        return exc.status >= 500
-    if isinstance(exc, InvalidMessage):
-        return True
+        return exc.status in RETRY_STATUSES
     if isinstance(exc, InvalidHandshake):
         return False
     return isinstance(exc, (OSError, asyncio.TimeoutError, TimeoutError, EOFError, ConnectionClosed))
