@@ -12,7 +12,9 @@ import sys
 from typing import Dict, List, Optional, Union
 
 import wsframe
+import wsframe.sync
 from wsframe import Connection, Frame, FrameParser, Opcode, Utf8Validator
+from wsframe.aio import HTTPResponse, Router, ServerConnection, respond, route
 
 
 def mask_roundtrip(payload: bytes, key: bytes) -> bool:
@@ -68,6 +70,43 @@ def echo_over_connections(messages: List[Union[str, bytes]]) -> List[Union[str, 
     return echoed
 
 
+def sync_echo(messages: List[Union[str, bytes]]) -> List[wsframe.sync.Data]:
+    """A ``wsframe.sync`` server and client on loopback echo messages."""
+
+    def echo(ws: wsframe.sync.ServerConnection) -> None:
+        for message in ws:
+            ws.send(message)
+
+    with wsframe.sync.serve(echo, "127.0.0.1", 0, compression=None, ping_interval=None) as server:
+        server.start()
+        with wsframe.sync.connect(f"ws://127.0.0.1:{server.port}/", open_timeout=10.0) as ws:
+            for message in messages:
+                ws.send(message)
+            answers = [ws.recv(timeout=10.0) for _ in messages]
+            rtt: float = ws.ping(timeout=10.0)
+            assert rtt >= 0.0
+    return answers
+
+
+async def room(ws: ServerConnection) -> None:
+    """A route handler (never run here: the router is only matched against)."""
+    await ws.send("hi")
+
+
+def routing() -> bool:
+    """``route()`` matches paths and parses queries; ``respond()`` builds a hook's answer."""
+    router: Router = route({"/rooms/{room}": room})
+    found = router.match("/rooms/lobby?tag=a&tag=b")
+    answer: HTTPResponse = respond(404, "not found\n")
+    return (
+        found is not None
+        and found.path_params == {"room": "lobby"}
+        and found.query == {"tag": ["a", "b"]}
+        and answer[0] == 404
+        and router.match("/elsewhere") is None
+    )
+
+
 def main() -> int:
     """Run every example; 0 when each gives the expected answer."""
     info: Dict[str, object] = wsframe.backend_info()
@@ -94,6 +133,8 @@ def main() -> int:
 
     messages: List[Union[str, bytes]] = ["text", b"\x00binary\xff"]
     ok = ok and echo_over_connections(messages) == messages
+    ok = ok and sync_echo(messages) == messages
+    ok = ok and routing()
 
     print("all examples gave the expected answers" if ok else "an example went wrong")
     return 0 if ok else 1
