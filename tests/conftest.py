@@ -125,6 +125,18 @@ def codec(request: pytest.FixtureRequest) -> Iterator[ModuleType]:
         restore_simd_level(module)
 
 
+@pytest.fixture(scope="session", params=["py", "c"])
+def backend(request: pytest.FixtureRequest) -> ModuleType:
+    """Each backend module once, the compiled one at its default SIMD level
+    (for tests that do not depend on the level: API parity, threads)."""
+    if request.param == "py":
+        return load_py_codec()
+    module, error = load_c_codec()
+    if module is None:
+        pytest.skip(f"compiled backend unavailable: {error}")
+    return module
+
+
 @pytest.fixture(scope="session")
 def py_codec() -> ModuleType:
     """The pure twin, the reference of the differential tests."""

@@ -136,19 +136,6 @@ def compare(expected: List[Param], got: List[Param]) -> List[str]:
     return problems
 
 
-@pytest.fixture(scope="session", params=["py", "c"])
-def backend(request: pytest.FixtureRequest) -> Any:
-    """Each backend module once (parity does not depend on the SIMD level)."""
-    from conftest import load_c_codec, load_py_codec
-
-    if request.param == "py":
-        return load_py_codec()
-    module, error = load_c_codec()
-    if module is None:
-        pytest.skip(f"compiled backend unavailable: {error}")
-    return module
-
-
 # ---- names -------------------------------------------------------------------------------------
 
 

@@ -41,7 +41,11 @@ def find_invalid_utf8(data: Buffer) -> int:
 
 @final  # compiled types cannot be subclassed; the pure twin follows the same contract
 class Utf8Validator:
-    """Incremental, fail-fast UTF-8 validation across chunks."""
+    """Incremental, fail-fast UTF-8 validation across chunks.
+
+    One thread at a time: a call while another thread is inside ``feed`` or
+    ``reset`` (or ``__init__``) raises RuntimeError and changes nothing.
+    """
 
     def __init__(self) -> None: ...
     def feed(self, data: Buffer, final: bool = False) -> None:
@@ -196,6 +200,10 @@ class FrameParser:
     After an error the parser drops its buffer, holds no more input, and every
     later ``feed``/``feed_eof`` raises the same error again (with ``frames``
     emptied: that call completed none).
+
+    One thread at a time: a call while another thread is inside ``feed``,
+    ``feed_eof`` (or ``__init__``) raises RuntimeError ("FrameParser is
+    already in use by another thread") and leaves the parser as it was.
     """
 
     def __init__(

@@ -7,9 +7,11 @@ header coding); this module does buffers, objects and the frame parser's
 state machine, with the whole per-frame path in C.
 
 Thread safety: module functions and independent objects are safe under
-free-threaded CPython. One ``FrameParser`` or ``Utf8Validator`` instance must
-be used by one thread at a time (like a socket), which is how a connection
-uses it anyway; no lock is taken on the hot path.
+free-threaded CPython. One ``FrameParser`` or ``Utf8Validator`` instance is
+for one thread at a time (like a socket), which is how a connection uses it
+anyway. A call made while another thread is inside a method of the same
+object raises RuntimeError instead of racing it (a busy flag, see
+``_busy_enter``); nothing waits, and there is no lock on the hot path.
 """
 
 cimport cython
@@ -88,6 +90,8 @@ cdef object R_EOF_IN_FRAME = _reasons.EOF_IN_FRAME
 cdef object R_EOF_IN_MESSAGE = _reasons.EOF_IN_MESSAGE
 cdef object R_UTF8_INVALID = _reasons.UTF8_INVALID
 cdef object R_UTF8_TRUNCATED = _reasons.UTF8_TRUNCATED
+cdef object E_VALIDATOR_IN_USE = _reasons.IN_USE.format("Utf8Validator")
+cdef object E_PARSER_IN_USE = _reasons.IN_USE.format("FrameParser")
 
 # The 16 possible opcode values, preallocated so no enum call is made per
 # frame: an Opcode member for defined opcodes, a plain int for reserved ones.
@@ -400,6 +404,56 @@ def apply_mask_inplace(buf, mask, offset=0):
     return None
 
 
+# ---- one thread at a time per object ---------------------------------------------
+
+
+cdef extern from *:
+    """
+    /* The busy flag of a stateful object, held for the whole of a call that
+       reads or changes its state. The parser writes into buffers it owns with
+       the GIL released; a second thread's call could reallocate or free them
+       meanwhile (issue 19: SIGSEGV), so that call must fail instead.
+       With the GIL, a plain test-and-set cannot be interleaved: no code in
+       between can release it, and taking the GIL is a full barrier.
+       Free-threaded CPython (3.13+, whose Python.h includes pyatomic.h) needs
+       an atomic compare-exchange: one lock cmpxchg, uncontended. */
+    #if defined(Py_GIL_DISABLED)
+    static inline int wsf_busy_enter(int *flag) {
+        int expected = 0;
+        return _Py_atomic_compare_exchange_int(flag, &expected, 1);
+    }
+    static inline void wsf_busy_exit(int *flag) {
+        _Py_atomic_store_int_release(flag, 0);
+    }
+    #else
+    static inline int wsf_busy_enter(int *flag) {
+        if (*flag) {
+            return 0;
+        }
+        *flag = 1;
+        return 1;
+    }
+    static inline void wsf_busy_exit(int *flag) {
+        *flag = 0;
+    }
+    #endif
+    """
+    bint wsf_busy_enter(int *flag) noexcept
+    void wsf_busy_exit(int *flag) noexcept
+
+
+cdef inline int _busy_enter(int *flag, object message) except -1:
+    """Take an object's busy flag, or raise RuntimeError(message) if another
+    thread holds it (never waits); every success is paired with _busy_exit."""
+    if not wsf_busy_enter(flag):
+        raise RuntimeError(message)
+    return 0
+
+
+cdef inline void _busy_exit(int *flag) noexcept:
+    wsf_busy_exit(flag)
+
+
 # ---- UTF-8 ----------------------------------------------------------------------
 
 
@@ -443,15 +497,19 @@ cdef class Utf8Validator:
     Raises InvalidUTF8 (close code 1007) as soon as the bytes fed so far cannot
     start valid UTF-8, with ``position`` counted across every feed. After an
     error, every call raises the same error until :meth:`reset`.
-    One instance is for one thread at a time.
+    One instance is for one thread at a time: a call while another thread is
+    inside ``feed``/``reset`` raises RuntimeError (and changes nothing).
     """
 
     cdef wsf_utf8_stream _st
     cdef object _error
+    cdef int _busy  # see _busy_enter
 
     def __init__(self):
+        _busy_enter(&self._busy, E_VALIDATOR_IN_USE)
         wsf_utf8_stream_init(&self._st)
         self._error = None
+        _busy_exit(&self._busy)
 
     def feed(self, data, final=False):
         """Validate one more chunk; ``final=True`` when no more bytes follow.
@@ -460,7 +518,15 @@ cdef class Utf8Validator:
             InvalidUTF8: the stream is invalid (reason ``UTF8_INVALID``) or,
                 with ``final``, ends inside a code point (``UTF8_TRUNCATED``).
             TypeError: ``data`` is not a buffer.
+            RuntimeError: another thread is inside a call on this validator.
         """
+        _busy_enter(&self._busy, E_VALIDATOR_IN_USE)
+        try:
+            self._feed(data, final)
+        finally:
+            _busy_exit(&self._busy)
+
+    cdef int _feed(self, object data, bint final) except -1:
         cdef _Buf view
         cdef uint64_t pos = 0
         cdef int r
@@ -482,11 +548,18 @@ cdef class Utf8Validator:
             wsf_utf8_stream_feed(&self._st, _DUMMY, 0, 1, &pos)
             self._error = InvalidUTF8(R_UTF8_TRUNCATED, pos)
             raise self._error
+        return 0
 
     def reset(self):
-        """Forget everything fed so far, including a stored error."""
+        """Forget everything fed so far, including a stored error.
+
+        Raises:
+            RuntimeError: another thread is inside a call on this validator.
+        """
+        _busy_enter(&self._busy, E_VALIDATOR_IN_USE)
         wsf_utf8_stream_init(&self._st)
         self._error = None
+        _busy_exit(&self._busy)
 
     @property
     def position(self):
@@ -912,7 +985,9 @@ cdef class FrameParser:
     ``feed``/``feed_eof`` raises the same error again (with ``frames``
     emptied: that call completed none).
 
-    One instance is for one thread at a time (it is a connection's state).
+    One instance is for one thread at a time (it is a connection's state):
+    a call while another thread is inside ``feed``/``feed_eof`` raises
+    RuntimeError and leaves the parser as it was.
     """
 
     # configuration
@@ -946,6 +1021,7 @@ cdef class FrameParser:
     cdef size_t _data_len       # bytes written into _data
     cdef size_t _data_cap       # its size
     cdef wsf_utf8_stream _utf8  # validation state across the message's chunks
+    cdef int _busy              # see _busy_enter: feed() writes _data without the GIL
 
     def __dealloc__(self):
         Py_XDECREF(self._ctrl)
@@ -954,6 +1030,17 @@ cdef class FrameParser:
     def __init__(self, *, is_server, max_frame_size=DEFAULT_MAX_FRAME_SIZE,
                  max_message_size=DEFAULT_MAX_MESSAGE_SIZE, max_fragments=DEFAULT_MAX_FRAGMENTS,
                  reassemble=True, validate_utf8=True, rsv_allowed=(False, False, False)):
+        # Calling __init__ again drops the buffers: never under another thread's feed().
+        _busy_enter(&self._busy, E_PARSER_IN_USE)
+        try:
+            self._configure(is_server, max_frame_size, max_message_size, max_fragments,
+                            reassemble, validate_utf8, rsv_allowed)
+        finally:
+            _busy_exit(&self._busy)
+
+    cdef int _configure(self, object is_server, object max_frame_size, object max_message_size,
+                        object max_fragments, object reassemble, object validate_utf8,
+                        object rsv_allowed) except -1:
         self._is_server = is_server
         self._max_frame = _limit(max_frame_size, "max_frame_size")
         self._max_message = _limit(max_message_size, "max_message_size")
@@ -968,6 +1055,7 @@ cdef class FrameParser:
         self._rsv3_ok = allowed[2]
         self._drop()
         self._error = None
+        return 0
 
     # -- public API --
 
@@ -984,21 +1072,26 @@ cdef class FrameParser:
                 MessageTooBig); frames completed earlier in this call are on
                 ``exc.frames``.
             TypeError: ``data`` is not a buffer.
+            RuntimeError: another thread is inside a call on this parser.
         """
         cdef _Buf view
         cdef list out
-        if self._error is not None:
-            raise self._sticky_error()
-        _acquire(data, &view)
-        out = []
+        _busy_enter(&self._busy, E_PARSER_IN_USE)
         try:
-            self._parse(<const uint8_t *>view.ptr, <size_t>view.len, out)
-        except Exception as exc:
-            self._fail(exc, out)
-            raise
+            if self._error is not None:
+                raise self._sticky_error()
+            _acquire(data, &view)
+            out = []
+            try:
+                self._parse(<const uint8_t *>view.ptr, <size_t>view.len, out)
+            except Exception as exc:
+                self._fail(exc, out)
+                raise
+            finally:
+                _release(&view)
+            return out
         finally:
-            _release(&view)
-        return out
+            _busy_exit(&self._busy)
 
     def feed_eof(self):
         """The peer closed the stream.
@@ -1006,7 +1099,15 @@ cdef class FrameParser:
         Raises:
             ProtocolError: (1006, ABNORMAL_CLOSURE) the stream ends inside a
                 frame or inside a fragmented message.
+            RuntimeError: another thread is inside a call on this parser.
         """
+        _busy_enter(&self._busy, E_PARSER_IN_USE)
+        try:
+            self._feed_eof()
+        finally:
+            _busy_exit(&self._busy)
+
+    cdef int _feed_eof(self) except -1:
         if self._error is not None:
             raise self._sticky_error()
         if self._in_frame or self._hdr_len:
@@ -1014,7 +1115,7 @@ cdef class FrameParser:
         elif self._msg_op:
             exc = ProtocolError(R_EOF_IN_MESSAGE, 1006)
         else:
-            return None
+            return 0
         self._fail(exc, [])
         raise exc
 

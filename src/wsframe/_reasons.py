@@ -35,3 +35,8 @@ EOF_IN_FRAME = "connection closed inside a frame"
 EOF_IN_MESSAGE = "connection closed inside a fragmented message"
 UTF8_INVALID = "invalid UTF-8"
 UTF8_TRUNCATED = "UTF-8 input ends inside a code point"
+
+# Not a framing error: the RuntimeError of a stateful object (FrameParser,
+# Utf8Validator, PerMessageDeflate) called while another thread is inside one
+# of its methods; ``{}`` is the class name.
+IN_USE = "{} is already in use by another thread"

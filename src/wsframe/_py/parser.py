@@ -26,6 +26,7 @@ from typing import List, Optional, Sequence, Union
 from .. import _reasons
 from ..enums import CloseCode
 from ..errors import InvalidUTF8, MessageTooBig, ProtocolError
+from .busy import take, token_of
 from .close import check_close_payload
 from .frames import OPCODES, Frame, _FrameSlots, new_frame
 from .mask import TRANSLATE_FROM, as_bytes_view, mask_bytes
@@ -38,6 +39,8 @@ __all__ = ["FrameParser", "DEFAULT_MAX_FRAME_SIZE", "DEFAULT_MAX_MESSAGE_SIZE", 
 DEFAULT_MAX_FRAME_SIZE = 1 << 20
 DEFAULT_MAX_MESSAGE_SIZE = 1 << 20
 DEFAULT_MAX_FRAGMENTS = 1 << 17
+
+_IN_USE = _reasons.IN_USE.format("FrameParser")
 
 
 def _limit(name: str, value: int) -> int:
@@ -86,7 +89,12 @@ class FrameParser:
 
     After an error the parser drops its buffers and every later ``feed`` or
     ``feed_eof`` raises the same exception again.
+
+    One instance is for one thread at a time: a call while another thread is
+    inside ``feed``/``feed_eof`` raises RuntimeError (see ``busy.py``).
     """
+
+    _free: List[None]  # the busy token (busy.py), made by the first __init__
 
     def __init__(
         self,
@@ -98,6 +106,24 @@ class FrameParser:
         reassemble: bool = True,
         validate_utf8: bool = True,
         rsv_allowed: Sequence[bool] = (False, False, False),
+    ) -> None:
+        free = token_of(self)
+        take(free, "FrameParser")  # calling __init__ again drops the buffers
+        try:
+            self._configure(is_server, max_frame_size, max_message_size, max_fragments,
+                            reassemble, validate_utf8, rsv_allowed)
+        finally:
+            free.append(None)
+
+    def _configure(
+        self,
+        is_server: bool,
+        max_frame_size: int,
+        max_message_size: int,
+        max_fragments: int,
+        reassemble: bool,
+        validate_utf8: bool,
+        rsv_allowed: Sequence[bool],
     ) -> None:
         self._is_server = bool(is_server)
         self._max_frame = _limit("max_frame_size", max_frame_size)
@@ -157,7 +183,16 @@ class FrameParser:
         Raises:
             ProtocolError: code 1006 when the stream ends inside a frame
                 (EOF_IN_FRAME) or a fragmented message (EOF_IN_MESSAGE).
+            RuntimeError: another thread is inside a call on this parser.
         """
+        free = self._free
+        take(free, "FrameParser")
+        try:
+            self._feed_eof()
+        finally:
+            free.append(None)
+
+    def _feed_eof(self) -> None:
         if self._error is not None:
             raise self._sticky_error()
         if self._rest or self._in_frame:
@@ -182,21 +217,30 @@ class FrameParser:
                 are subclasses); ``exc.frames`` holds the frames completed
                 earlier in this call.
             TypeError: ``data`` is not a buffer.
+            RuntimeError: another thread is inside a call on this parser.
         """
-        if self._error is not None:
-            raise self._sticky_error()
-        if type(data) is not bytes:
-            data = bytes(as_bytes_view(data))
-        if self._rest:
-            data = self._rest + data
-            self._rest = b""
-        frames: List[Frame] = []
+        free = self._free
         try:
-            self._parse(data, frames)
-        except ProtocolError as exc:
-            self._fail(exc, frames)
-            raise
-        return frames
+            free.pop()  # busy.take(), inlined on the hot path
+        except IndexError:
+            raise RuntimeError(_IN_USE) from None
+        try:
+            if self._error is not None:
+                raise self._sticky_error()
+            if type(data) is not bytes:
+                data = bytes(as_bytes_view(data))
+            if self._rest:
+                data = self._rest + data
+                self._rest = b""
+            frames: List[Frame] = []
+            try:
+                self._parse(data, frames)
+            except ProtocolError as exc:
+                self._fail(exc, frames)
+                raise
+            return frames
+        finally:
+            free.append(None)
 
     # ---- internals -------------------------------------------------------
 

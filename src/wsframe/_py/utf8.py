@@ -9,15 +9,18 @@ implementation: ``bytes.isascii()`` answers the common case in C, and
 from __future__ import annotations
 
 from codecs import utf_8_decode
-from typing import Tuple, Union
+from typing import List, Tuple, Union
 
 from .. import _reasons
 from ..errors import InvalidUTF8
+from .busy import take, token_of
 from .mask import as_bytes_view
 
 Buffer = Union[bytes, bytearray, memoryview]
 
 __all__ = ["validate_utf8", "find_invalid_utf8", "Utf8Validator", "utf8_step"]
+
+_IN_USE = _reasons.IN_USE.format("Utf8Validator")
 
 
 def find_invalid_utf8(data: Buffer) -> int:
@@ -84,14 +87,20 @@ class Utf8Validator:
     Raises InvalidUTF8 (close code 1007) as soon as the bytes fed so far
     cannot start valid UTF-8, with ``position`` counted across every feed.
     After an error, every call raises the same error until :meth:`reset`.
+    One instance is for one thread at a time: a call while another thread is
+    inside ``feed``/``reset`` raises RuntimeError (see ``busy.py``).
     """
 
-    __slots__ = ("_pending", "_fed", "_error")
+    __slots__ = ("_pending", "_fed", "_error", "_free")
+    _free: List[None]  # the busy token (busy.py), made by the first __init__
 
     def __init__(self) -> None:
+        free = token_of(self)
+        take(free, "Utf8Validator")
         self._pending = b""
         self._fed = 0
         self._error: InvalidUTF8 | None = None
+        free.append(None)
 
     def feed(self, data: Buffer, final: bool = False) -> None:
         """Validate one more chunk; ``final=True`` when no more bytes follow.
@@ -100,29 +109,45 @@ class Utf8Validator:
             InvalidUTF8: the stream is invalid (reason ``UTF8_INVALID``) or, with
                 ``final``, ends inside a code point (``UTF8_TRUNCATED``).
             TypeError: ``data`` is not a buffer.
+            RuntimeError: another thread is inside a call on this validator.
         """
-        if self._error is not None:
-            raise self._error
-        flat = as_bytes_view(data)
-        pending = self._pending
-        start = self._fed - len(pending)  # absolute offset of pending[0]
-        bad, rest = utf8_step(pending, flat, False)
-        self._fed += len(flat)
-        if bad >= 0:
-            self._pending = b""
-            self._error = InvalidUTF8(_reasons.UTF8_INVALID, start + bad)
-            raise self._error
-        self._pending = rest
-        if final and rest:
-            self._pending = b""
-            self._error = InvalidUTF8(_reasons.UTF8_TRUNCATED, self._fed - len(rest))
-            raise self._error
+        free = self._free
+        try:
+            free.pop()  # busy.take(), inlined on the hot path
+        except IndexError:
+            raise RuntimeError(_IN_USE) from None
+        try:
+            if self._error is not None:
+                raise self._error
+            flat = as_bytes_view(data)
+            pending = self._pending
+            start = self._fed - len(pending)  # absolute offset of pending[0]
+            bad, rest = utf8_step(pending, flat, False)
+            self._fed += len(flat)
+            if bad >= 0:
+                self._pending = b""
+                self._error = InvalidUTF8(_reasons.UTF8_INVALID, start + bad)
+                raise self._error
+            self._pending = rest
+            if final and rest:
+                self._pending = b""
+                self._error = InvalidUTF8(_reasons.UTF8_TRUNCATED, self._fed - len(rest))
+                raise self._error
+        finally:
+            free.append(None)
 
     def reset(self) -> None:
-        """Forget everything fed so far, including a stored error."""
+        """Forget everything fed so far, including a stored error.
+
+        Raises:
+            RuntimeError: another thread is inside a call on this validator.
+        """
+        free = self._free
+        take(free, "Utf8Validator")
         self._pending = b""
         self._fed = 0
         self._error = None
+        free.append(None)
 
     @property
     def position(self) -> int:

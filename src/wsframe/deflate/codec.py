@@ -13,12 +13,19 @@ most ``max_size + 1`` bytes, however small the input (websockets#1715,
 autobahn GHSA-hxp9-w8x3-p566). Corrupt deflate data is a
 :class:`ProtocolError` with 1002: it breaks the extension's framing, not the
 message type (1007 stays for text that inflates to invalid UTF-8).
+
+One thread at a time per direction: the zlib streams are kept across
+messages, and two threads interleaving ``compress``/``flush`` (or
+``decompress``) calls on one of them would corrupt it, so a second caller
+gets RuntimeError at once instead of waiting (like ``FrameParser``).
 """
 
 from __future__ import annotations
 
+import threading
 from typing import Any, Optional, Tuple
 
+from .. import _reasons
 from ..enums import CloseCode, Opcode
 from ..errors import MessageTooBig, ProtocolError
 from ..extension import Extension
@@ -44,6 +51,14 @@ _TAIL = b"\x00\x00\xff\xff"
 # since 1.2.9), and an endpoint that negotiated 8 may still be sent a 9-bit
 # stream by a peer in the same situation that "rounds up"; inflate with 9.
 _MIN_ZLIB_BITS = 9
+
+_IN_USE = _reasons.IN_USE.format("PerMessageDeflate")
+
+
+def _take(lock: threading.Lock) -> None:
+    """Take a direction's busy lock without waiting, or raise RuntimeError."""
+    if not lock.acquire(blocking=False):
+        raise RuntimeError(_IN_USE)
 
 
 class PerMessageDeflate(Extension):
@@ -99,6 +114,9 @@ class PerMessageDeflate(Extension):
         # each message: an idle connection then holds no zlib state at all.
         self._encoder: Any = None
         self._decoder: Any = None
+        # Held for a whole encode_message / decode_message call (see _take).
+        self._send_busy = threading.Lock()
+        self._recv_busy = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<PerMessageDeflate {self.role} {self.agreement} zlib={self.zlib.name}>"
@@ -106,9 +124,20 @@ class PerMessageDeflate(Extension):
     # ---- sending (RFC 7692 section 7.2.1) ----------------------------------------
 
     def encode_message(self, opcode: Opcode, payload: bytes) -> Tuple[bytes, bool]:
-        """Compress one outgoing message; (payload, RSV1)."""
+        """Compress one outgoing message; (payload, RSV1).
+
+        Raises:
+            RuntimeError: another thread is inside ``encode_message``.
+        """
         if len(payload) < self.min_size or not self.compresses:
             return payload, False
+        _take(self._send_busy)
+        try:
+            return self._encode(payload)
+        finally:
+            self._send_busy.release()
+
+    def _encode(self, payload: bytes) -> Tuple[bytes, bool]:
         zlib = self.zlib
         if self.local_no_context_takeover:
             # 7.1.1: a fresh stream per message, so nothing refers back.
@@ -136,7 +165,15 @@ class PerMessageDeflate(Extension):
             MessageTooBig: the message inflates beyond ``max_size`` (1009);
                 at most ``max_size + 1`` bytes were produced.
             ProtocolError: the payload is not valid deflate data (1002).
+            RuntimeError: another thread is inside ``decode_message``.
         """
+        _take(self._recv_busy)
+        try:
+            return self._decode(payload, max_size)
+        finally:
+            self._recv_busy.release()
+
+    def _decode(self, payload: bytes, max_size: int) -> bytes:
         zlib = self.zlib
         decoder = None if self.remote_no_context_takeover else self._decoder
         if decoder is None:
