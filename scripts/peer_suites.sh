@@ -33,7 +33,7 @@ main() {
     TIMEOUT=${PEER_TIMEOUT:-900}
     WS_VERSION=15.0.1
     TORNADO_VERSION=6.6.1
-    WS_TESTS=${WEBSOCKETS_TESTS:-tests/test_protocol.py tests/test_frames.py tests/test_client.py tests/test_server.py tests/test_streams.py tests/extensions tests/asyncio tests/sync}
+    WS_TESTS=${WEBSOCKETS_TESTS:-tests/test_protocol.py tests/test_frames.py tests/test_client.py tests/test_server.py tests/test_streams.py tests/extensions tests/asyncio tests/sync tests/legacy}
     mkdir -p "$CACHE"
     WSFRAME_PKG=$("$PYTHON" -c 'import os, wsframe; print(os.path.dirname(wsframe.__file__))') ||
         fail "$PYTHON cannot import wsframe"
@@ -125,6 +125,12 @@ run_twice() {
     grep -h "wsframe.compat:" "$out/unpatched.txt.log" "$out/patched.txt.log" | sort -u || true
     echo "$library unpatched: $(summary "$out/unpatched.txt")"
     echo "$library patched:   $(summary "$out/patched.txt")"
+    local label
+    for label in unpatched patched; do  # name the failures, when there are few
+        if [ "$(grep -vc ' passed$\| skipped$' "$out/$label.txt")" -le 20 ]; then
+            grep -v ' passed$\| skipped$' "$out/$label.txt" | sed "s/^/  $label: /" || true
+        fi
+    done
     local gained lost
     gained=$(awk 'NR == FNR { if ($NF == "passed") ok[$1] = 1; next } $NF == "passed" && !($1 in ok) { print $1 }' "$out/unpatched.txt" "$out/patched.txt" | sort)
     [ -z "$gained" ] || printf '%s passes patched only (flaky unpatched):\n%s\n' "$library" "$gained"
