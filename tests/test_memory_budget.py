@@ -265,3 +265,27 @@ def test_text_messages_count_what_they_hold() -> None:
     batch = server.events()
     assert all(isinstance(e, TextMessage) for e in batch) and len(batch) == 30  # one slice: decoded already
     assert server.queued_bytes == 0  # handed over: the untracked budget is free again
+
+
+def test_message_limit_bounds_the_work_for_a_handler_that_does_not_read() -> None:
+    """aio passes max_queue as max_queue_messages: a read full of tiny
+    messages costs max_queue decodes, the rest waits as raw input."""
+    server = Connection.opened("server", max_queue_messages=16, track_delivery=True)
+    wire = wsframe.encode_frame(wsframe.Opcode.TEXT, b"hi", mask=b"abcd") * (MiB // 8)
+    server.receive_data(wire)
+    batch = server.events()
+    assert len(batch) == 16 and server.receiving_paused
+    assert server.events() == []  # nothing delivered, nothing more decoded
+    for event in batch[:4]:
+        server.delivered(event.data)
+    assert len(server.events()) == 4
+
+
+def test_pings_behind_the_message_limit_are_still_answered() -> None:
+    server = Connection.opened("server", max_queue_messages=2, track_delivery=True)
+    ping = wsframe.encode_frame(wsframe.Opcode.PING, b"p", mask=True)
+    text = wsframe.encode_frame(wsframe.Opcode.TEXT, b"t", mask=True)
+    server.receive_data(text + ping * 5)
+    names = [type(e).__name__ for e in server.events()]
+    assert names == ["TextMessage"] + ["Ping"] * 5
+    assert server.data_to_send().count(b"\x8a\x01p") == 5

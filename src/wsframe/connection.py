@@ -128,6 +128,11 @@ class Connection:
             the connection stops decoding and keeps the rest as raw input
             (see :attr:`receiving_paused`). Without ``track_delivery`` it
             bounds what one :meth:`events` batch holds.
+        max_queue_messages: also stop decoding at this many undelivered
+            messages (None: bytes only). A host that hands messages to an
+            application that may not read (``wsframe.aio``: its ``max_queue``)
+            sets it, so a flood of tiny messages costs that many decodes, not
+            a budget's worth.
         track_delivery: the host reports each message its application has
             taken with :meth:`delivered`; the budget then covers the host's
             own message queue too, and :attr:`receiving_paused` tells it when
@@ -171,6 +176,7 @@ class Connection:
         text_as_bytes: bool = False,
         auto_pong: bool = True,
         max_queue_bytes: int = DEFAULT_MAX_QUEUE_BYTES,
+        max_queue_messages: Optional[int] = None,
         track_delivery: bool = False,
         defer_failure: bool = False,
     ) -> None:
@@ -183,6 +189,8 @@ class Connection:
             raise TypeError("max_queue_bytes must be an integer")
         if max_queue_bytes < 1:
             raise ValueError("max_queue_bytes must be at least 1")
+        if max_queue_messages is not None and max_queue_messages < 1:
+            raise ValueError("max_queue_messages must be at least 1 (or None)")
         self._role = role
         self._is_server = role == "server"
         # RFC 6455 section 5.3: clients mask every frame with a fresh key.
@@ -202,6 +210,7 @@ class Connection:
         self._text_as_bytes = text_as_bytes
         self._auto_pong = auto_pong
         self._max_queue_bytes = max_queue_bytes
+        self._max_queue_messages = max_queue_messages
         self._track_delivery = track_delivery
         self._defer_failure = defer_failure
         self._busy = False  # receive_data running: a second thread gets RuntimeError
@@ -216,6 +225,7 @@ class Connection:
         # The memory budget: cost of the messages decoded and not yet
         # delivered, and what waits undecoded while it is spent.
         self._queued_bytes = 0
+        self._queued_messages = 0
         self._frame_backlog: Deque[Any] = collections.deque()
         self._input_backlog: Optional[bytearray] = None
         self._backlog_error: Optional[ProtocolError] = None
@@ -358,8 +368,12 @@ class Connection:
             self._input_backlog is not None
             or bool(self._frame_backlog)
             or self._backlog_error is not None
-            or self._queued_bytes >= self._max_queue_bytes
+            or self._budget_spent()
         )
+
+    def _budget_spent(self) -> bool:
+        limit = self._max_queue_messages
+        return self._queued_bytes >= self._max_queue_bytes or (limit is not None and self._queued_messages >= limit)
 
     @property
     def queued_bytes(self) -> int:
@@ -434,12 +448,13 @@ class Connection:
         Input held back by the memory budget is decoded here, a budget's
         worth at a time, when no other event is waiting.
         """
-        if not self._events and self._backlog_pending() and self._queued_bytes < self._max_queue_bytes:
+        if not self._events and self._backlog_pending() and not self._budget_spent():
             self._drain_backlog()
         events = self._events
         self._events = []
         if not self._track_delivery:
             self._queued_bytes = 0
+            self._queued_messages = 0
         return events
 
     def delivered(self, message: Union[str, bytes, bytearray, memoryview]) -> None:
@@ -450,6 +465,8 @@ class Connection:
         cost = len(message) + MESSAGE_OVERHEAD
         queued = self._queued_bytes - cost
         self._queued_bytes = queued if queued > 0 else 0
+        if self._queued_messages > 0:
+            self._queued_messages -= 1
 
     # ---- output ------------------------------------------------------------------
 
@@ -855,14 +872,8 @@ class Connection:
 
     def _drain_backlog(self) -> None:
         """Decode held-back input while the budget has room, in arrival order."""
-        frames = self._frame_backlog
-        while frames:
-            if self._ignore_input or self._failure is not None:
-                frames.clear()
-                break
-            if self._queued_bytes >= self._max_queue_bytes:
-                return
-            self._process_frame(frames.popleft())
+        if not self._drain_frames():
+            return
         error, self._backlog_error = self._backlog_error, None
         if error is not None:
             if not self._ignore_input and self._failure is None:
@@ -874,6 +885,19 @@ class Connection:
         if self._eof_after_backlog and not self._backlog_pending():
             self._eof_after_backlog = False
             self._receive_eof_now()
+
+    def _drain_frames(self) -> bool:
+        """Process held-back frames while the budget has room (control
+        frames cost nothing); True when none is left."""
+        frames = self._frame_backlog
+        while frames:
+            if self._ignore_input or self._failure is not None:
+                frames.clear()
+                break
+            if self._budget_spent():
+                return False
+            self._process_frame(frames.popleft())
+        return True
 
     def _receive_eof_now(self) -> None:
         self._should_close = True
@@ -891,31 +915,46 @@ class Connection:
 
     def _process(self, frames: List[Any]) -> None:
         """Turn parsed frames into events; stops at the peer's close frame."""
+        limit = self._max_queue_messages
+        if limit is not None and self._queued_messages + len(frames) > limit:
+            # More frames than messages allowed: the rest waits as frames.
+            room = max(limit - self._queued_messages, 0)
+            self._frame_backlog.extend(frames[room:])
+            frames = frames[:room]
         if self._extension is None and not self._text_as_bytes:
-            # The hot path: no extension, text as str. One event per message;
-            # the payloads exist already, so they are all delivered and
-            # counted (the slicing in _feed bounds how many there are).
-            append = self._events.append
-            text_message = ev.TextMessage
-            binary_message = ev.BinaryMessage
-            cost = 0
-            for index, frame in enumerate(frames):
-                opcode = frame.opcode
-                if opcode == _TEXT:
-                    message: Any = frame.payload.decode()
-                    append(text_message(message))
-                elif opcode == _BINARY:
-                    message = frame.payload
-                    append(binary_message(message))
-                else:
-                    # Control frames are rare: take the general path from here.
-                    self._queued_bytes += cost
-                    self._process_general(frames, index)
-                    return
-                cost += len(message) + MESSAGE_OVERHEAD
-            self._queued_bytes += cost
+            self._process_plain(frames)
         else:
             self._process_general(frames, 0)
+        if self._frame_backlog:
+            # Split at the message limit: what follows may still fit (pings,
+            # pongs and close frames cost nothing).
+            self._drain_frames()
+
+    def _process_plain(self, frames: List[Any]) -> None:
+        """The hot path: no extension, text as str. One event per message;
+        the payloads exist already, so they are all delivered and counted
+        (the slicing in _feed and the message limit bound how many)."""
+        append = self._events.append
+        text_message = ev.TextMessage
+        binary_message = ev.BinaryMessage
+        cost = 0
+        for index, frame in enumerate(frames):
+            opcode = frame.opcode
+            if opcode == _TEXT:
+                message: Any = frame.payload.decode()
+                append(text_message(message))
+            elif opcode == _BINARY:
+                message = frame.payload
+                append(binary_message(message))
+            else:
+                # Control frames are rare: take the general path from here.
+                self._queued_bytes += cost
+                self._queued_messages += index
+                self._process_general(frames, index)
+                return
+            cost += len(message) + MESSAGE_OVERHEAD
+        self._queued_bytes += cost
+        self._queued_messages += len(frames)
 
     def _process_general(self, frames: List[Any], start: int) -> None:
         """:meth:`_process` for every case: extensions, bytes text, control
@@ -923,7 +962,7 @@ class Connection:
         for index in range(start, len(frames)):
             if self._ignore_input or self._failure is not None:
                 return
-            if self._queued_bytes >= self._max_queue_bytes:
+            if self._budget_spent():
                 self._frame_backlog.extend(frames[index:])
                 return
             self._process_frame(frames[index])
@@ -941,12 +980,14 @@ class Connection:
                     text = self._decoded_text(frame)
                 events.append(ev.TextMessage(text))
                 self._queued_bytes += len(text) + MESSAGE_OVERHEAD
+                self._queued_messages += 1
             elif opcode == _BINARY:
                 payload = frame.payload
                 if extension is not None and frame.rsv1:
                     payload = extension.decode_message(Opcode.BINARY, payload, self._max_message_size)
                 events.append(ev.BinaryMessage(payload))
                 self._queued_bytes += len(payload) + MESSAGE_OVERHEAD
+                self._queued_messages += 1
             elif opcode == _PING:
                 if self._auto_pong and self._state is State.OPEN and self._close_sent is None:
                     self._queue_pong(frame.payload)

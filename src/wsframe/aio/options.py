@@ -147,6 +147,9 @@ class Options:
             "max_fragments": self.max_fragments,
             "max_head_size": self.max_head_size,
             "max_queue_bytes": self.max_queue_bytes,
+            # A handler that does not read gets max_queue messages decoded,
+            # not a whole budget's worth of tiny ones.
+            "max_queue_messages": self.max_queue,
             # The host hands messages to the application through its queue
             # (track_delivery), and holds the close frame of a protocol error
             # until the messages before it are read (defer_failure).
