@@ -205,6 +205,8 @@ class Server:
 
     def serve_forever(self) -> None:
         """Accept connections until :meth:`shutdown` (from another thread or a handler)."""
+        if self._closing.is_set():
+            return
         self._stopped.clear()
         try:
             with selectors.DefaultSelector() as selector:
@@ -272,8 +274,8 @@ class Server:
             with ws._lock:
                 ws._abort()  # the peer did not finish closing in time
         with self._lock:
-            threads = list(self._threads)
-        for thread in threads:
+            threads = [thread for thread in self._threads if thread is not threading.current_thread()]
+        for thread in threads:  # (a handler may call shutdown: not its own thread)
             thread.join(max(deadline - time.monotonic(), 0.1))
         self._listener.close()
         self._wake_r.close()
