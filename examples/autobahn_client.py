@@ -133,7 +133,7 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
     parser.add_argument("url", help="the fuzzing server, ws://127.0.0.1:PORT")
     parser.add_argument("--agent", default="wsframe", help="agent name in the report (default: wsframe)")
     parser.add_argument(
-        "--case-timeout", type=float, default=60.0, help="seconds one case may take (default: 60)"
+        "--case-timeout", type=float, default=180.0, help="seconds one case may take (default: 180)"
     )
     parser.add_argument(
         "--close-timeout", type=float, default=5.0, help="close_timeout of each connection (default: 5)"

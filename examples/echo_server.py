@@ -5,7 +5,9 @@ Usage: ``python examples/echo_server.py PORT [HOST]`` (host 127.0.0.1).
 Every text or binary message comes back unchanged. The limits are generous
 on purpose (64 MiB messages, 131,072 fragments) because the conformance
 suite sends 16 MiB messages and up to 65,536 fragments; a real server should
-keep the 1 MiB defaults.
+keep the 1 MiB defaults. examples/autobahn_client.py is the client
+counterpart (the suite's fuzzing server against wsframe.aio.connect);
+docs/autobahn.md runs both.
 """
 
 from __future__ import annotations

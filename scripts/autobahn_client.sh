@@ -9,7 +9,7 @@
 #                             minutes; run it with AUTOBAHN_EXCLUDE='' ... '12.*,13.*')
 #   AUTOBAHN_OUTDIR           report directory (default: a fresh temporary one)
 #   AUTOBAHN_TIMEOUT          limit for the whole run in seconds (default 1800)
-#   AUTOBAHN_CASE_TIMEOUT     limit for one case in seconds (default 60)
+#   AUTOBAHN_CASE_TIMEOUT     limit for one case in seconds (default 180)
 #   AUTOBAHN_ALLOW_NONSTRICT  1: a NON-STRICT case does not fail the run
 #   PYTHON                    interpreter for the client (default: python3)
 # Prints the summary; exits non-zero when a case FAILED or was NON-STRICT,
@@ -28,7 +28,7 @@ main() {
     CASES=${1:-*}
     OUTDIR=${AUTOBAHN_OUTDIR:-$(mktemp -d)}
     RUN_TIMEOUT=${AUTOBAHN_TIMEOUT:-1800}
-    CASE_TIMEOUT=${AUTOBAHN_CASE_TIMEOUT:-60}
+    CASE_TIMEOUT=${AUTOBAHN_CASE_TIMEOUT:-180}
     AGENT=wsframe
     mkdir -p "$OUTDIR"
     OUTDIR=$(cd "$OUTDIR" && pwd)
