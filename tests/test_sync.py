@@ -317,7 +317,9 @@ def test_two_threads_in_recv_is_an_error(echo_server: wsync.Server) -> None:
         errors: List[BaseException] = []
         thread = threading.Thread(target=lambda: errors.append(pytest.raises(TimeoutError, ws.recv, 1.0).value))
         thread.start()
-        time.sleep(0.2)
+        deadline = time.monotonic() + WAIT
+        while not ws._recv_busy and time.monotonic() < deadline:
+            time.sleep(0.01)  # until the other thread is inside recv()
         with pytest.raises(RuntimeError):
             ws.recv(timeout=0.1)
         thread.join(WAIT)
@@ -338,7 +340,10 @@ def test_keepalive_pings_are_answered() -> None:
     with wsync.serve(echo, ping_interval=0.05, ping_timeout=WAIT) as server:
         server.start()
         with wsync.connect(uri(server), ping_interval=0.05, ping_timeout=WAIT) as ws:
-            time.sleep(0.5)  # several keepalive rounds each way
+            deadline = time.monotonic() + WAIT
+            while ws.latency == 0.0 and time.monotonic() < deadline:
+                time.sleep(0.05)  # until a keepalive pong came back
+            time.sleep(0.3)  # a few more rounds each way
             ws.send("alive")
             assert ws.recv(timeout=WAIT) == "alive"
             assert ws.latency > 0.0
