@@ -24,7 +24,7 @@ KNOWN_DIFFERENCES: Dict[str, str] = {
     "test_close_resumes_reads_paused_on_an_unconsumed_message": (
         "its precondition is that reading pauses at the first unread message (both built-ins "
         "ignore ws_max_queue); ours pauses at ws_max_queue (32 by default) or when the memory "
-        "budget is spent. tests/test_asgi.py checks the same property with ws_max_queue=1"
+        "budget is spent. tests/test_asgi.py checks the same property with ws_max_queue=2"
     ),
 }
 

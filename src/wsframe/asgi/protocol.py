@@ -146,6 +146,7 @@ class UvicornProtocol(asyncio.Protocol):
         self._lingering = False
         self._linger_timer: Optional[asyncio.TimerHandle] = None
         self._fail_timer: Optional[asyncio.TimerHandle] = None
+        self._failing = False  # a protocol error's close frame is held (defer_failure)
         self._opened = False  # a 101 went out
 
     # ---- asyncio.Protocol ----------------------------------------------------------
@@ -277,6 +278,7 @@ class UvicornProtocol(asyncio.Protocol):
                     {"type": "websocket.disconnect", "code": event.code, "reason": event.reason}  # type: ignore[attr-defined]
                 )
                 if conn.failure_pending and self._fail_timer is None:
+                    self._failing = True
                     self._fail_timer = self.loop.call_later(self.close_timeout, self._fail_now)
             elif cls is ev.Closed:
                 self._on_closed(event)  # type: ignore[arg-type]
@@ -359,6 +361,7 @@ class UvicornProtocol(asyncio.Protocol):
     def _fail_now(self) -> None:
         """The application did not read the messages before a protocol error in time."""
         self._fail_timer = None
+        self._failing = False
         self.conn.fail_now()
         self._handle_events()
         self._flush(force=True)
@@ -375,12 +378,17 @@ class UvicornProtocol(asyncio.Protocol):
         conn = self.conn
         if not self._writable and not force and conn.state is State.OPEN and not conn.failure_pending:
             return  # output waits in the connection (its pong cap holds)
-        failing = conn.failure_pending
-        data = conn.data_to_send()
-        if data and not transport.is_closing():
+        if self._failing:
+            failing = conn.failure_pending
+            data = conn.data_to_send()
+            if failing and not conn.failure_pending:
+                self._failing = False
+                self._handle_events()  # the held close frame went out: Closed
+                data += conn.data_to_send()
+        else:
+            data = conn.data_to_send()
+        if data and not self._lingering and not transport.is_closing():
             transport.write(data)
-        if failing and not conn.failure_pending:
-            self._handle_events()  # the held close frame went out: Closed
         if conn.should_close_transport:
             self._close_transport()
 
@@ -390,7 +398,12 @@ class UvicornProtocol(asyncio.Protocol):
         to one read share one write."""
         self._pending_out += size
         if self._pending_out >= WRITE_COALESCE_LIMIT or not self._unread:
-            self._flush()
+            if self._writable and not self._failing and not self._flush_scheduled and not self._lingering:
+                # The common case, in short: a send queues no close.
+                self._pending_out = 0
+                self.transport.write(self.conn.data_to_send())
+            else:
+                self._flush()
         elif not self._flush_scheduled:
             self._flush_scheduled = True
             self.loop.call_soon(self._flush)
@@ -586,7 +599,7 @@ class UvicornProtocol(asyncio.Protocol):
         conn.delivered(item)
         if self.read_paused:
             self._maybe_resume()
-        if conn.failure_pending:
+        if self._failing:
             self._flush()  # the held close frame goes once every message is delivered
         return message
 
