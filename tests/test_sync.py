@@ -517,3 +517,29 @@ def test_websockets_server_closing_first_is_clean() -> None:
         finally:
             server.shutdown()
             thread.join(WAIT)
+
+
+# ---- the same API as wsframe.aio ------------------------------------------------------
+
+
+def test_same_connection_api_as_aio() -> None:
+    """Every public member of an aio connection exists on a sync one (the
+    asyncio protocol's own methods aside), and serve()/connect() take the
+    same parameters but TLS."""
+    import asyncio
+    import inspect
+
+    from wsframe import aio
+
+    protocol_names = set(dir(asyncio.BufferedProtocol))
+    aio_names = {n for n in dir(aio.WebSocket) if not n.startswith("_")} - protocol_names
+    sync_names = {n for n in dir(wsync.WebSocket) if not n.startswith("_")}
+    assert aio_names - sync_names == {"wait_closed"}, aio_names - sync_names
+
+    def params(func: Any) -> set:  # type: ignore[type-arg]
+        return set(inspect.signature(func).parameters)
+
+    assert params(aio.serve) - params(wsync.serve) == {"ssl"}
+    assert params(wsync.serve) - params(aio.serve) == set()
+    assert params(aio.connect) - params(wsync.connect) == {"ssl", "server_hostname"}
+    assert params(wsync.connect) - params(aio.connect) == set()
