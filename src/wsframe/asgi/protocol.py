@@ -659,21 +659,14 @@ class UvicornProtocol(asyncio.Protocol):
             if kind == "websocket.accept":
                 self._accept(message)
             elif kind == "websocket.close":
-                self.logger.info(
-                    '%s - "WebSocket %s" 403', get_client_addr(self.scope), get_path_with_query_string(self.scope)
-                )
+                self.logger.info('%s - "WebSocket %s" 403', *self._request_line())
                 self._put_disconnect({"type": "websocket.disconnect", "code": 1006})
                 self._respond(403, [], b"")
             elif kind == "websocket.http.response.start":
                 status = message["status"]
                 if not 200 <= status < 600:
                     raise RuntimeError("Invalid HTTP status code '%d' in response." % status)
-                self.logger.info(
-                    '%s - "WebSocket %s" %d',
-                    get_client_addr(self.scope),
-                    get_path_with_query_string(self.scope),
-                    status,
-                )
+                self.logger.info('%s - "WebSocket %s" %d', *self._request_line(), status)
                 self._denial = (status, _headers(message.get("headers", ())), [])
                 self._phase = _DENYING
                 self.handshake_complete = True
@@ -697,10 +690,13 @@ class UvicornProtocol(asyncio.Protocol):
         else:
             raise ClientDisconnected()
 
+    def _request_line(self) -> Tuple[str, str]:
+        """The client and the path of uvicorn's log lines."""
+        scope = cast(Any, self.scope)
+        return get_client_addr(scope), get_path_with_query_string(scope)
+
     def _accept(self, message: Dict[str, Any]) -> None:
-        self.logger.info(
-            '%s - "WebSocket %s" [accepted]', get_client_addr(self.scope), get_path_with_query_string(self.scope)
-        )
+        self.logger.info('%s - "WebSocket %s" [accepted]', *self._request_line())
         headers = _headers(self.default_headers) + _headers(message.get("headers", ()))
         conn = self.conn
         try:

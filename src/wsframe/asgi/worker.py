@@ -13,7 +13,7 @@ import warnings
 from typing import Any, Dict
 
 try:
-    from uvicorn_worker import UvicornWorker as _BaseWorker
+    from uvicorn_worker import UvicornWorker as _BaseWorker  # type: ignore[import-not-found,unused-ignore]
 except ImportError:
     with warnings.catch_warnings():
         # uvicorn.workers warns that it moved to uvicorn-worker on import:
@@ -26,7 +26,7 @@ __all__ = ["UvicornWorker"]
 WS_PROTOCOL = "wsframe.asgi:UvicornProtocol"
 
 
-class UvicornWorker(_BaseWorker):  # type: ignore[misc,valid-type]
+class UvicornWorker(_BaseWorker):  # type: ignore[misc,unused-ignore]  # gunicorn is untyped
     """uvicorn's gunicorn worker, with wsframe for WebSocket connections."""
 
     CONFIG_KWARGS: Dict[str, Any] = {**_BaseWorker.CONFIG_KWARGS, "ws": WS_PROTOCOL}
