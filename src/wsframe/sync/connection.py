@@ -53,6 +53,10 @@ LINGER_LIMIT = 1024 * 1024
 #: check deadlines other threads may have set.
 CLOSING_TICK = 0.5
 
+# poll(2) where there is one: unlike epoll it costs no file descriptor per
+# connection; select(2) elsewhere (Windows).
+_Selector = getattr(selectors, "PollSelector", selectors.SelectSelector)
+
 # One send() call that never blocks (Linux, the BSDs, macOS); elsewhere a
 # plain blocking send, which is still correct, only without the timer checks.
 _DONTWAIT = getattr(socket, "MSG_DONTWAIT", 0)
@@ -561,7 +565,7 @@ class WebSocket:
                 view = view[sent:]
                 continue
             if self._write_selector is None:
-                self._write_selector = selectors.DefaultSelector()
+                self._write_selector = _Selector()
                 self._write_selector.register(sock, selectors.EVENT_WRITE)
             self._write_selector.select(1.0)
             with self._lock:
@@ -590,7 +594,7 @@ class WebSocket:
         sock = self._sock
         conn = self._conn
         read_size = max(READ_SIZE, self._options.read_buffer_size)
-        with selectors.DefaultSelector() as selector:
+        with _Selector() as selector:
             selector.register(sock, selectors.EVENT_READ)
             while True:
                 with self._lock:
