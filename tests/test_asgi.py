@@ -526,3 +526,60 @@ def test_socketio_rooms_over_websocket() -> None:
                 await client.disconnect()
 
         run(main())
+
+
+# ---- the one option, end to end ---------------------------------------------------------
+
+
+def test_uvicorn_cli_ws_option_serves_the_fastapi_example() -> None:
+    """``uvicorn ... --ws wsframe.asgi:UvicornProtocol`` in a child process."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    pytest.importorskip("fastapi")
+    from aio_support import IMPORT_ROOT
+
+    examples = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples")
+    env = dict(os.environ, PYTHONPATH=IMPORT_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "--app-dir", examples, "fastapi_echo:app", "--port", "0",
+         "--ws", WS, "--lifespan", "off"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    watchdog = threading.Timer(60, proc.kill)  # bounds the readline() below
+    watchdog.start()
+    try:
+        port = None
+        lines = []
+        for line in proc.stderr:  # type: ignore[union-attr]
+            lines.append(line)
+            found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line)
+            if found:
+                port = int(found.group(1))
+                break
+        assert port is not None, "".join(lines)
+
+        async def main() -> None:
+            async with wsframe_connect(f"ws://127.0.0.1:{port}/ws/cli", subprotocols=["chat"]) as ws:
+                assert ws.subprotocol == "chat"
+                await ws.send("hello")
+                assert await ws.recv() == "cli: hello"
+
+        run(main())
+        proc.terminate()  # uvicorn shuts down and closes its stderr
+        rest = proc.stderr.read()  # type: ignore[union-attr]
+        # uvicorn's log lines, on uvicorn's loggers.
+        assert re.search(r'127\.0\.0\.1:\d+ - "WebSocket /ws/cli" \[accepted\]', rest), rest
+        assert "connection open" in rest and "connection closed" in rest, rest
+    finally:
+        watchdog.cancel()
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
