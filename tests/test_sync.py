@@ -543,3 +543,30 @@ def test_same_connection_api_as_aio() -> None:
     assert params(wsync.serve) - params(aio.serve) == set()
     assert params(aio.connect) - params(wsync.connect) == {"ssl", "server_hostname"}
     assert params(wsync.connect) - params(aio.connect) == set()
+
+
+# ---- routing ---------------------------------------------------------------------------
+
+
+def test_router_parameters_query_and_404() -> None:
+    def room(ws: Any) -> None:
+        ws.send(f"{ws.path_params['room']} {sorted(ws.query.items())}")
+
+    def health(connection: Any, request: Any) -> Any:
+        return wsync.respond(200, "OK\n") if request.target == "/health" else None
+
+    router = wsync.route({"/rooms/{room}": room}, process_request=health)
+    with wsync.serve(router, process_request=router.process_request) as server:
+        server.start()
+        with wsync.connect(uri(server, "/rooms/caf%C3%A9?tag=a&tag=b")) as ws:
+            assert ws.recv(timeout=WAIT) == "café [('tag', ['a', 'b'])]"
+        for target, status in [("/nowhere", 404), ("/rooms/", 404), ("/health", 200)]:
+            with pytest.raises(InvalidStatus) as info:
+                wsync.connect(uri(server, target))
+            assert info.value.status == status, target
+    with wsync.serve(router) as server:  # without its hook: accepted, then 1008
+        server.start()
+        with wsync.connect(uri(server, "/nowhere")) as ws:
+            with pytest.raises(ConnectionClosedError) as closed:
+                ws.recv(timeout=WAIT)
+        assert closed.value.code == 1008

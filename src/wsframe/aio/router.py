@@ -35,14 +35,14 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Opti
 from ..handshake.http11 import Request, Response
 from .server import HTTPResponse, ServerConnection
 
-__all__ = ["route", "Router", "respond", "Match"]
+__all__ = ["route", "Router", "Routes", "respond", "Match"]
 
 RouteHandler = Callable[[ServerConnection], Awaitable[Any]]
 #: A ``process_request`` hook of :func:`wsframe.aio.serve`, sync or async.
 Hook = Callable[[ServerConnection, Request], Any]
 
 _PARAM = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?::(path))?\}")
-_NOT_FOUND_BODY = "not found\n"
+NOT_FOUND_BODY = "not found\n"
 
 
 def respond(
@@ -84,7 +84,7 @@ class Match:
     __slots__ = ("handler", "pattern", "path_params", "query")
 
     def __init__(
-        self, handler: RouteHandler, pattern: str, path_params: Dict[str, str], query: Dict[str, List[str]]
+        self, handler: Callable[..., Any], pattern: str, path_params: Dict[str, str], query: Dict[str, List[str]]
     ) -> None:
         self.handler = handler
         self.pattern = pattern
@@ -114,7 +114,50 @@ def _compile(pattern: str) -> Pattern[str]:
     return re.compile("".join(parts))
 
 
-class Router:
+class Routes:
+    """Patterns and their handlers, whatever the host: matching a request
+    target and setting ``path_params`` and ``query`` on a connection.
+    :class:`Router` (here) and :class:`wsframe.sync.router.Router` build on it.
+
+    Args:
+        routes: ``{pattern: handler}``, tried in order.
+
+    Raises:
+        ValueError: a pattern that does not start with ``/`` or has a bad
+            or repeated parameter.
+    """
+
+    def __init__(self, routes: Mapping[str, Callable[..., Any]]) -> None:
+        self._routes: List[Tuple[Pattern[str], str, Callable[..., Any]]] = [
+            (_compile(pattern), pattern, handler) for pattern, handler in routes.items()
+        ]
+
+    def match(self, target: str) -> Optional[Match]:
+        """The route of a request target (``/path?query``, or absolute-form), or None."""
+        parts = urllib.parse.urlsplit(target)
+        path = parts.path or "/"
+        for regex, pattern, handler in self._routes:
+            found = regex.fullmatch(path)
+            if found is not None:
+                params = {name: urllib.parse.unquote(value) for name, value in found.groupdict().items()}
+                return Match(handler, pattern, params, urllib.parse.parse_qs(parts.query))
+        return None
+
+    def bind(self, connection: object, target: str) -> Optional[Match]:
+        """Match ``target``; set ``path_params`` (empty without a match) and
+        ``query`` on the connection, for the hook and the handler to read."""
+        found = self.match(target)
+        if found is None:
+            params: Dict[str, str] = {}
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(target).query)
+        else:
+            params, query = found.path_params, found.query
+        setattr(connection, "path_params", params)
+        setattr(connection, "query", query)
+        return found
+
+
+class Router(Routes):
     """Handlers by path; a handler of :func:`wsframe.aio.serve` and its
     ``process_request`` hook. Build one with :func:`route`.
 
@@ -132,53 +175,27 @@ class Router:
     """
 
     def __init__(self, routes: Mapping[str, RouteHandler], *, process_request: Optional[Hook] = None) -> None:
-        self._routes: List[Tuple[Pattern[str], str, RouteHandler]] = [
-            (_compile(pattern), pattern, handler) for pattern, handler in routes.items()
-        ]
+        super().__init__(routes)
         self._hook = process_request
-
-    def match(self, target: str) -> Optional[Match]:
-        """The route of a request target (``/path?query``, or absolute-form), or None."""
-        parts = urllib.parse.urlsplit(target)
-        path = parts.path or "/"
-        for regex, pattern, handler in self._routes:
-            found = regex.fullmatch(path)
-            if found is not None:
-                params = {name: urllib.parse.unquote(value) for name, value in found.groupdict().items()}
-                return Match(handler, pattern, params, urllib.parse.parse_qs(parts.query))
-        return None
-
-    def _bind(self, connection: ServerConnection, target: str) -> Optional[Match]:
-        """Match ``target``; set ``path_params`` (empty without a match) and
-        ``query`` on the connection, for the hook and the handler to read."""
-        found = self.match(target)
-        if found is None:
-            params: Dict[str, str] = {}
-            query = urllib.parse.parse_qs(urllib.parse.urlsplit(target).query)
-        else:
-            params, query = found.path_params, found.query
-        setattr(connection, "path_params", params)
-        setattr(connection, "query", query)
-        return found
 
     async def process_request(
         self, connection: ServerConnection, request: Request
     ) -> Union[None, HTTPResponse, Response]:
         """The ``process_request`` hook: the application's hook (if any), then
         404 for a path without a route unless that hook answered."""
-        found = self._bind(connection, request.target)
+        found = self.bind(connection, request.target)
         answer: Any = None
         if self._hook is not None:
             answer = self._hook(connection, request)
             if inspect.isawaitable(answer):
                 answer = await answer
         if answer is None and found is None:
-            return respond(404, _NOT_FOUND_BODY)
+            return respond(404, NOT_FOUND_BODY)
         return cast(Union[None, HTTPResponse, Response], answer)
 
     async def __call__(self, connection: ServerConnection) -> None:
         """The handler: run the route's handler with ``path_params`` and ``query`` set."""
-        found = self._bind(connection, connection.path)
+        found = self.bind(connection, connection.path)
         if found is None:
             await connection.close(1008, "no route")  # served without process_request
             return

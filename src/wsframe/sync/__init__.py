@@ -20,7 +20,8 @@ a thread per connection runs the handler, a reader thread per connection
 owns the input. The exceptions are :mod:`wsframe.aio`'s
 (:class:`ConnectionClosed`, :class:`ConnectionClosedOK`,
 :class:`ConnectionClosedError`, :class:`InvalidURI`), so code catching them
-works with either. ``ws://`` only: no TLS yet. See ``docs/sync.md``.
+works with either; :func:`route` is :func:`wsframe.aio.route` for plain
+functions. ``ws://`` only: no TLS yet. See ``docs/sync.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 from ..aio.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK, InvalidURI
 from .client import ClientConnection, connect
 from .connection import Data, WebSocket
+from .router import Router, respond, route
 from .server import HTTPResponse, Server, ServerConnection, serve
 
 __all__ = [
@@ -43,4 +45,7 @@ __all__ = [
     "ConnectionClosedOK",
     "ConnectionClosedError",
     "InvalidURI",
+    "route",
+    "Router",
+    "respond",
 ]
