@@ -45,6 +45,8 @@ _BinaryMessage = ev.BinaryMessage
 #: Lingering close (see ``_close_transport``): after our FIN, input is read
 #: and dropped for at most this long (or ``close_timeout`` when smaller).
 LINGER_TIMEOUT = 2.0
+#: The read buffer (the transport reads into it; the connection copies what it keeps).
+READ_BUFFER_SIZE = 64 * 1024
 #: Replies to pipelined input are gathered until the end of the loop turn,
 #: unless this much is waiting.
 WRITE_COALESCE_LIMIT = 64 * 1024
@@ -58,11 +60,15 @@ _DENYING = 2  # websocket.http.response.start came; the body is being gathered
 _DONE = 3  # answered: 101 (open) or HTTP (closed)
 
 
-class UvicornProtocol(asyncio.Protocol):
+class UvicornProtocol(asyncio.BufferedProtocol):
     """A uvicorn WebSocket protocol: ``uvicorn app:app --ws wsframe.asgi:UvicornProtocol``.
 
     Built by uvicorn's HTTP protocol for each upgrade request, with the
-    same arguments as uvicorn's own WebSocket protocols.
+    same arguments as uvicorn's own WebSocket protocols. uvicorn feeds the
+    request head with ``data_received``; after ``transport.set_protocol``
+    the transport reads straight into one buffer of ours (``get_buffer``,
+    ``buffer_updated``): no bytes object per read, the connection copies
+    what it keeps.
 
     Args:
         config: the uvicorn ``Config`` (its ``ws_*`` settings are honoured).
@@ -143,6 +149,7 @@ class UvicornProtocol(asyncio.Protocol):
         # The denial response being gathered: status, headers, body parts.
         self._denial: Optional[Tuple[int, List[Tuple[str, str]], List[bytes]]] = None
 
+        self._read_view = memoryview(bytearray(READ_BUFFER_SIZE))
         self._lingering = False
         self._linger_timer: Optional[asyncio.TimerHandle] = None
         self._fail_timer: Optional[asyncio.TimerHandle] = None
@@ -162,7 +169,13 @@ class UvicornProtocol(asyncio.Protocol):
             prefix = "%s:%d - " % self.client if self.client else ""
             self.logger.log(TRACE_LOG_LEVEL, "%sWebSocket connection made", prefix)
 
-    def data_received(self, data: bytes) -> None:
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self._read_view
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(self._read_view[:nbytes])
+
+    def data_received(self, data: Any) -> None:
         if self._lingering:
             # After our FIN input is dropped. After a finished closing
             # handshake the peer has nothing more to say: close now.
