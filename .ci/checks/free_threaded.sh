@@ -124,13 +124,10 @@ step "codec, connection, thread and backend tests with PYTHON_GIL=0"
 # The default list names thread tests that may not exist yet in a tree: keep those that do.
 tests=()
 for t in $FT_TESTS_DEFAULT; do [ -e "$t" ] && tests+=("$t"); done
-# Known to fail with the GIL off (2 runs in 3 here, passes on GIL builds):
-# Connection.receive_data's busy flag is a plain check-then-set, so on a
-# free-threaded build two threads can both get past it and interleave inside
-# one connection, after which it no longer delivers messages. Run apart and
-# reported, not fatal, until the guard is atomic; WSFRAME_FT_STRICT=1 makes
-# it count like the rest.
-KNOWN_FT_FAILURES=${WSFRAME_FT_KNOWN_FAILURES-tests/test_connection_threads.py::test_hammering_one_connection_from_threads}
+# Tests known to fail with the GIL off, run apart and reported, not fatal
+# (none now: Connection.receive_data's guard became an atomic token);
+# WSFRAME_FT_STRICT=1 makes any listed here count like the rest.
+KNOWN_FT_FAILURES=${WSFRAME_FT_KNOWN_FAILURES-}
 deselect=()
 if [ "${WSFRAME_FT_STRICT:-0}" != 1 ]; then
     for k in $KNOWN_FT_FAILURES; do [ -e "${k%%::*}" ] && deselect+=(--deselect "$k"); done

@@ -213,7 +213,9 @@ class Connection:
         self._max_queue_messages = max_queue_messages
         self._track_delivery = track_delivery
         self._defer_failure = defer_failure
-        self._busy = False  # receive_data running: a second thread gets RuntimeError
+        # One token: receive_data takes it (list.pop and append are atomic,
+        # also on free-threaded CPython), so a second thread gets RuntimeError.
+        self._free: List[None] = [None]
 
         self._out: List[bytes] = []
         # Auto pongs queued since the host last drained _out, and the latest
@@ -400,9 +402,10 @@ class Connection:
             RuntimeError: another thread is inside this connection's
                 ``receive_data`` (one thread at a time per connection).
         """
-        if self._busy:
-            raise RuntimeError("this Connection is already receiving in another thread")
-        self._busy = True
+        try:
+            self._free.pop()
+        except IndexError:
+            raise RuntimeError("this Connection is already receiving in another thread") from None
         try:
             if self._ignore_input:
                 return
@@ -428,7 +431,7 @@ class Connection:
             else:
                 self._receive_head(data)
         finally:
-            self._busy = False
+            self._free.append(None)
 
     def receive_eof(self) -> None:
         """The peer closed its side of the transport (or the transport died)."""
