@@ -22,6 +22,20 @@ from typing import Iterator, List, Optional, Tuple
 import pytest
 from hypothesis import HealthCheck, settings
 
+try:
+    import tracemalloc  # noqa: F401
+except ImportError:  # PyPy has none: a test that measures with it skips, the others run
+
+    class _NoTracemalloc(ModuleType):
+        """Stands in for tracemalloc where the interpreter has none."""
+
+        def __getattr__(self, name: str) -> object:
+            pytest.skip("tracemalloc is CPython's: not on this interpreter")
+
+    import sys
+
+    sys.modules["tracemalloc"] = _NoTracemalloc("tracemalloc")
+
 TRUTHY = frozenset({"1", "true", "yes", "on"})
 
 #: SIMD levels of the kernels, lowest first (wsf_kernels.h, wsf_dispatch_init).
