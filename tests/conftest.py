@@ -27,9 +27,19 @@ try:
 except ImportError:  # PyPy has none: a test that measures with it skips, the others run
 
     class _NoTracemalloc(ModuleType):
-        """Stands in for tracemalloc where the interpreter has none."""
+        """Stands in for tracemalloc where the interpreter has none: asking
+        whether it traces says no (warnings ask), starting it skips the test."""
 
-        def __getattr__(self, name: str) -> object:
+        @staticmethod
+        def is_tracing() -> bool:
+            return False
+
+        @staticmethod
+        def get_object_traceback(obj: object) -> None:
+            return None
+
+        @staticmethod
+        def start(nframe: int = 1) -> None:
             pytest.skip("tracemalloc is CPython's: not on this interpreter")
 
     import sys
