@@ -25,6 +25,9 @@ __all__ = ["Options", "CommonOptions", "DEFAULT_READ_BUFFER_SIZE", "DEFAULT_WRIT
 DEFAULT_READ_BUFFER_SIZE = 4 * 1024
 DEFAULT_WRITE_LIMIT = 64 * 1024
 DEFAULT_MAX_QUEUE = 16
+#: Undelivered messages at which the connection stops decoding (at least;
+#: 4 x max_queue when that is more), whatever their size.
+MESSAGE_LIMIT = 1024
 
 #: A logger, or an adapter of one (websockets' ``logger=`` takes either).
 if TYPE_CHECKING:
@@ -147,9 +150,11 @@ class Options:
             "max_fragments": self.max_fragments,
             "max_head_size": self.max_head_size,
             "max_queue_bytes": self.max_queue_bytes,
-            # A handler that does not read gets max_queue messages decoded,
-            # not a whole budget's worth of tiny ones.
-            "max_queue_messages": self.max_queue,
+            # A handler that does not read gets a bounded number of messages
+            # decoded, not a whole budget's worth of tiny ones; the bound is
+            # well above max_queue so a pipelining peer's read (hundreds of
+            # messages) is still decoded in one go.
+            "max_queue_messages": max(MESSAGE_LIMIT, 4 * self.max_queue),
             # The host hands messages to the application through its queue
             # (track_delivery), and holds the close frame of a protocol error
             # until the messages before it are read (defer_failure).
