@@ -925,39 +925,40 @@ class Connection:
             self._frame_backlog.extend(frames[room:])
             frames = frames[:room]
         if self._extension is None and not self._text_as_bytes:
-            self._process_plain(frames)
+            # The hot path: no extension, text as str. One event per message;
+            # the payloads exist already, so they are all delivered and
+            # counted (the slicing in _feed and the message limit bound how many).
+            append = self._events.append
+            text_message = ev.TextMessage
+            binary_message = ev.BinaryMessage
+            size = 0
+            count = 0
+            for frame in frames:
+                opcode = frame.opcode
+                if opcode == _TEXT:
+                    message: Any = frame.payload.decode()
+                    append(text_message(message))
+                elif opcode == _BINARY:
+                    message = frame.payload
+                    append(binary_message(message))
+                else:
+                    # Control frames are rare: the general path from here
+                    # (every frame before this one was a data message).
+                    self._queued_bytes += size + count * MESSAGE_OVERHEAD
+                    self._queued_messages += count
+                    self._process_general(frames, count)
+                    break
+                size += len(message)
+                count += 1
+            else:
+                self._queued_bytes += size + count * MESSAGE_OVERHEAD
+                self._queued_messages += count
         else:
             self._process_general(frames, 0)
         if self._frame_backlog:
             # Split at the message limit: what follows may still fit (pings,
             # pongs and close frames cost nothing).
             self._drain_frames()
-
-    def _process_plain(self, frames: List[Any]) -> None:
-        """The hot path: no extension, text as str. One event per message;
-        the payloads exist already, so they are all delivered and counted
-        (the slicing in _feed and the message limit bound how many)."""
-        append = self._events.append
-        text_message = ev.TextMessage
-        binary_message = ev.BinaryMessage
-        cost = 0
-        for index, frame in enumerate(frames):
-            opcode = frame.opcode
-            if opcode == _TEXT:
-                message: Any = frame.payload.decode()
-                append(text_message(message))
-            elif opcode == _BINARY:
-                message = frame.payload
-                append(binary_message(message))
-            else:
-                # Control frames are rare: take the general path from here.
-                self._queued_bytes += cost
-                self._queued_messages += index
-                self._process_general(frames, index)
-                return
-            cost += len(message) + MESSAGE_OVERHEAD
-        self._queued_bytes += cost
-        self._queued_messages += len(frames)
 
     def _process_general(self, frames: List[Any], start: int) -> None:
         """:meth:`_process` for every case: extensions, bytes text, control
