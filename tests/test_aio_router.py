@@ -13,7 +13,6 @@ import pytest
 from aio_support import run
 
 from wsframe.aio import Router, connect, respond, route, serve
-from wsframe.aio.exceptions import ConnectionClosedError
 from wsframe.handshake import InvalidStatus
 
 
@@ -85,14 +84,16 @@ def test_no_route_is_404_before_the_handshake() -> None:
     run(main())
 
 
-def test_serve_with_the_router_alone_closes_1008_without_a_route() -> None:
+def test_serve_with_the_router_alone_answers_404_without_a_route() -> None:
+    """serve() takes the router's own process_request when none is given."""
+    from wsframe.handshake import InvalidStatus
+
     async def main() -> None:
         async with serve(route(ROUTES), "127.0.0.1", 0) as server:
             assert (await ask(server.port, "/admin/x"))["params"] == {"room": "x"}
-            async with connect(f"ws://127.0.0.1:{server.port}/missing") as ws:
-                with pytest.raises(ConnectionClosedError) as info:
-                    await ws.recv()
-            assert info.value.code == 1008
+            with pytest.raises(InvalidStatus) as info:
+                await connect(f"ws://127.0.0.1:{server.port}/missing")
+            assert info.value.status == 404
 
     run(main())
 

@@ -390,6 +390,9 @@ def serve(
     Returns:
         A :class:`Server`: ``await`` it or use ``async with``.
     """
+    if process_request is None:
+        # A handler that brings its own hook (wsframe.aio.route) answers 404s itself.
+        process_request = getattr(handler, "process_request", None)
     kwargs: "dict[str, Any]" = {"backlog": backlog}
     if reuse_port is not None:
         kwargs["reuse_port"] = reuse_port
