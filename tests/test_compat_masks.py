@@ -11,6 +11,7 @@ from __future__ import annotations
 import array
 import importlib
 import importlib.util
+import sys
 from typing import Any, Callable, Tuple
 
 import pytest
@@ -83,7 +84,11 @@ websockets_verified = verified("websockets")
 @websockets_verified
 @given(payloads, any_keys)
 def test_websockets_apply_mask_matches(data: bytes, key: bytes) -> None:
-    for d in views(data):
+    # Under PyPy, websockets' C module runs through cpyext, which cannot give
+    # it a contiguous buffer of a strided view (NotImplementedError): compare
+    # the contiguous views only there.
+    cases = views(data)[:3] if sys.implementation.name == "pypy" else views(data)
+    for d in cases:
         for k in views(key)[:3]:
             assert outcome(c_websockets.apply_mask, d, k) == outcome(websockets_speedups.apply_mask, d, k)
 

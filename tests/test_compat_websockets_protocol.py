@@ -512,7 +512,12 @@ def test_uvicorn_websockets_sansio_echoes_the_same_patched() -> None:
             await asyncio.wait_for(serving, 10)
 
     compat.unpatch("websockets")
-    expected = asyncio.run(session())
+    try:
+        expected = asyncio.run(session())
+    except asyncio.TimeoutError:
+        # Seen on PyPy 3.9 (uvicorn 0.39, websockets 15): the peer pair does
+        # not echo even unpatched, so there is nothing to compare against.
+        pytest.skip("uvicorn's websockets-sansio does not echo here even unpatched")
     made: List[Any] = []
     original = wsframe.FrameParser
 

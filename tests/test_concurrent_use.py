@@ -247,8 +247,15 @@ def test_apply_mask_inplace_while_another_thread_resizes(backend: ModuleType) ->
                 except BufferError:
                     refused[0] += 1
             else:
-                backend.apply_mask_inplace(shared, key)
-                backend.apply_mask_inplace(memoryview(shared)[::2], key)
+                try:
+                    backend.apply_mask_inplace(shared, key)
+                    backend.apply_mask_inplace(memoryview(shared)[::2], key)
+                except (BufferError, ValueError, MemoryError):
+                    # PyPy's views do not pin a bytearray: a view of one that
+                    # another thread resized raises on use (the pure twin says
+                    # BufferError where it can). CPython never gets here.
+                    if sys.implementation.name == "cpython":
+                        raise
             calls += 1
         return calls
 

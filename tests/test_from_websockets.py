@@ -9,6 +9,7 @@ questions, and the two lists of answers must be equal.
 from __future__ import annotations
 
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -136,6 +137,12 @@ EXPECTED = [
 ]
 
 
+@pytest.mark.xfail(
+    platform.python_implementation() == "PyPy",
+    raises=RuntimeError,
+    strict=False,
+    reason="PyPy 7.3.11: websockets' sync client Thread.join(timeout) can raise 'cannot release un-acquired lock'",
+)
 def test_same_answers(server_port: int) -> None:
     answers = questions(server_port)
     assert answers[5][:2] == ("closed", 1009)

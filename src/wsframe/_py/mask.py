@@ -64,7 +64,10 @@ def mask_bytes(data: Buffer, key: bytes, phase: int = 0) -> bytes:
     The internal fast path used by the parser and the encoder: no argument
     checks. Masking is its own inverse, so this also unmasks.
     """
-    n = len(data)
+    # One snapshot first: on PyPy a view does not pin its bytearray, so another
+    # thread may resize it between two reads of ``data``.
+    src = data if type(data) is bytes else bytes(data)
+    n = len(src)
     if not n:
         return b""
     if phase:
@@ -72,10 +75,9 @@ def mask_bytes(data: Buffer, key: bytes, phase: int = 0) -> bytes:
     if n < TRANSLATE_FROM:
         # RFC 6455 5.3: octet i of the payload is XORed with octet i MOD 4 of the key.
         stream = key * ((n >> 2) + 1)
-        return (int.from_bytes(data, "little") ^ int.from_bytes(stream[:n], "little")).to_bytes(n, "little")
+        return (int.from_bytes(src, "little") ^ int.from_bytes(stream[:n], "little")).to_bytes(n, "little")
     # Large: octets i, i+4, i+8... all meet the same key octet, so each of the
     # four strided slices is one translate() through that octet's XOR table.
-    src = data if type(data) is bytes else bytes(data)
     out = bytearray(n)
     tables = _XOR_TABLES
     out[0::4] = src[0::4].translate(tables[key[0]])
@@ -131,13 +133,21 @@ def apply_mask_inplace(buf: Buffer, mask: Buffer, offset: int = 0) -> None:
     phase = _check_offset(offset)
     if view.c_contiguous:
         flat = view.cast("B") if (view.ndim != 1 or view.format != "B") else view
-        flat[:] = mask_bytes(flat, key, phase)
+        try:
+            flat[:] = mask_bytes(flat, key, phase)
+        except ValueError:
+            # Only where a view does not pin its buffer (PyPy): another thread
+            # resized it mid-call. CPython refuses that resize with BufferError.
+            raise BufferError("apply_mask_inplace: the buffer was resized by another thread") from None
         return
     result = mask_bytes(view.tobytes(), key, phase)
     fmt: Any = view.format  # any struct format; typeshed lists literals only
     if view.ndim == 1:
         # Strided 1-D view: slice assignment writes each item to its place.
-        view[:] = memoryview(result).cast(fmt)
+        try:
+            view[:] = memoryview(result).cast(fmt)
+        except ValueError:
+            raise BufferError("apply_mask_inplace: the buffer was resized by another thread") from None
         return
     # Multi-dimensional, non-contiguous: write item by item (rare; still bounded).
     items = memoryview(result).cast(fmt, view.shape or ())

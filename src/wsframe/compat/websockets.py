@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 import weakref
-from typing import Any, List
+from typing import Any, List, Optional
 
 import wsframe
 
@@ -118,6 +118,18 @@ def _decode_error(position: int, seen: int, tail: bytes, data: bytes) -> Unicode
     return UnicodeDecodeError("utf-8", window, position, position + max(reject, 1), reason)
 
 
+def _message_size(protocol: Any) -> Optional[int]:
+    """Bytes of the message in progress (None between messages), on any websockets.
+
+    websockets 16 and later call it ``current_size``; 13 to 15 ``cur_size``.
+    """
+    try:
+        size: Optional[int] = protocol.current_size
+    except AttributeError:
+        size = protocol.cur_size
+    return size
+
+
 def _fail_fast_recv_frame(original: Any) -> Any:
     frames = importlib.import_module("websockets.frames")  # by name: type-checks without websockets
     BINARY, CONT, TEXT = frames.Opcode.BINARY, frames.Opcode.CONT, frames.Opcode.TEXT  # websockets 13 has no aliases
@@ -132,10 +144,11 @@ def _fail_fast_recv_frame(original: Any) -> Any:
             check = checks.get(self)
             if check is None:
                 check = checks[self] = _TextCheck()
-            if opcode is TEXT and self.current_size is None:
+            size = _message_size(self)
+            if opcode is TEXT and size is None:
                 check.start()
                 check.feed(frame.data, frame.fin)
-            elif opcode is CONT and self.current_size is not None and check.active:
+            elif opcode is CONT and size is not None and check.active:
                 check.feed(frame.data, frame.fin)
             elif opcode is BINARY:
                 check.active = False
