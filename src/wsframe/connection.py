@@ -55,8 +55,10 @@ _validate_utf8 = _codec.validate_utf8
 #: Automatic pongs queued between two drains of the output before a new
 #: ping replaces the latest of them (see Connection._queue_pong).
 MAX_QUEUED_PONGS = 32
-#: Default budget of decoded message bytes held for the application.
-DEFAULT_MAX_QUEUE_BYTES = 4 * 1024 * 1024
+#: Default budget of decoded message bytes held for the application: 1 MiB,
+#: so that a hundred hostile connections filling theirs cost one event loop
+#: about 100 ms of inflating, not half a second (docs/hardening.md).
+DEFAULT_MAX_QUEUE_BYTES = 1024 * 1024
 #: What one message costs in the budget on top of its payload: the Python
 #: objects around it (event, str or bytes header, queue slot), so a flood
 #: of tiny messages is bounded too.
