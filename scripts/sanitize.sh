@@ -51,11 +51,19 @@ if [ "${SANITIZE_SKIP_PYTEST:-0}" != 1 ]; then
     echo "built $so (ASan+UBSan); preloading $LIBASAN"
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+    # A free-threaded CPython knows no PYTHONMALLOC=malloc (mimalloc is part
+    # of its object model): there ASan checks the extension's own accesses and
+    # allocations, but not overreads of Python objects, which mimalloc holds.
+    MALLOC=malloc
+    if [ "$("$PYTHON" -c 'import sysconfig; print(sysconfig.get_config_var("Py_GIL_DISABLED") or 0)')" = 1 ]; then
+        MALLOC=mimalloc
+        echo "free-threaded interpreter: PYTHONMALLOC=$MALLOC (malloc is not available there)"
+    fi
     echo "=== pytest under ASan+UBSan: ${*:-the whole suite}"
     # test_c_kernels' clang variant links clang's own ASan runtime, which
     # cannot run with gcc's preloaded (its gcc variant runs, and the kernels
     # are checked under both sanitizers by that test in a normal run).
-    (cd "$WORK/tree" && LD_PRELOAD=$PRELOAD PYTHONMALLOC=malloc PYTHONPATH=src WSFRAME_REQUIRE_EXTENSIONS=1 \
+    (cd "$WORK/tree" && LD_PRELOAD=$PRELOAD PYTHONMALLOC=$MALLOC PYTHONPATH=src WSFRAME_REQUIRE_EXTENSIONS=1 \
         "$PYTHON" -m pytest -p no:cacheprovider -q -ra \
         --deselect "tests/test_c_kernels.py::test_kernels_under_sanitizers[clang]" "$@" 2>&1 | tee "$WORK/pytest.log")
     rc=${PIPESTATUS[0]}

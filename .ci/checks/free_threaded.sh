@@ -149,6 +149,22 @@ fi
 # The same module must still leave the GIL off after the whole run's imports.
 "$VPY" -c "import sys, wsframe; assert not sys._is_gil_enabled(), 'GIL on'"
 
+step "thread tests under ASan+UBSan with PYTHON_GIL=0 (scripts/sanitize.sh on the free-threaded venv)"
+# AddressSanitizer, not ThreadSanitizer: TSan needs every library in the
+# process instrumented, the interpreter too, or it reports CPython's own
+# (uninstrumented) atomics as races; ASan with an uninstrumented interpreter
+# is sound for the extension's memory accesses. Cython (pure wheel) builds
+# the instrumented extension in a copy of the tree. WSFRAME_FT_ASAN=0 skips.
+if [ "${WSFRAME_FT_ASAN:-1}" = 1 ]; then
+    "$VPY" -m pip install --quiet --prefer-binary "Cython==3.3.1" setuptools wheel
+    asan_tests=()
+    for t in tests/test_threads.py tests/test_connection_threads.py tests/test_concurrent_use.py; do
+        [ -e "$ROOT/$t" ] && asan_tests+=("$t")
+    done
+    (cd "$ROOT" && PYTHON_GIL=0 PYTHON=$VPY SANITIZE_SKIP_VALGRIND=1 bash scripts/sanitize.sh "${asan_tests[@]}" -k "not py]") \
+        || { echo "FAIL: thread tests under ASan on the free-threaded build"; exit 1; }
+fi
+
 step "benchmarks/bench_threads.py smoke run (free-threaded)"
 "$VPY" benchmarks/bench_threads.py --mib 8 --repeat 1
 
