@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 from typing import Deque, Optional, Union
 
+from ..events import MessageFragment
+
 __all__ = ["MessageQueue"]
 
-Message = Union[str, bytes]
+#: A whole message, or one part of a fragmented message (``recv()`` joins
+#: the parts, ``recv_streaming()`` hands them over as they come).
+Message = Union[str, bytes, MessageFragment]
 
 
 class MessageQueue(Deque[Message]):
