@@ -104,6 +104,7 @@ class Connect:
             origin=self._origin,
             extension_factories=options.client_extensions(),
             **options.connection_kwargs(),
+            stream_fragments=True,  # recv_streaming(); recv() joins the parts
         )
         loop = asyncio.get_running_loop()
         transport = None

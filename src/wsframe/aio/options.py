@@ -160,7 +160,4 @@ class Options:
             # until the messages before it are read (defer_failure).
             "track_delivery": True,
             "defer_failure": True,
-            # Fragmented messages come frame by frame, so recv_streaming()
-            # can stream them; recv() joins the parts.
-            "stream_fragments": True,
         }
