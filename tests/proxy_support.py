@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import AsyncIterator, List, Optional
+import threading
+from typing import AsyncIterator, Iterator, List, Optional
 
 MAX_HEAD = 16 * 1024
 
@@ -54,6 +55,33 @@ class ConnectProxy:
         finally:
             server.close()
             await server.wait_closed()
+
+    @contextlib.contextmanager
+    def in_thread(self) -> Iterator["ConnectProxy"]:
+        """:meth:`running` on an event loop of its own thread (for wsframe.sync)."""
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+        stop = loop.create_future()
+
+        async def main() -> None:
+            async with self.running():
+                started.set()
+                await stop
+            # Tunnels still piping: end them before the loop closes.
+            others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in others:
+                task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
+
+        thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+        thread.start()
+        try:
+            assert started.wait(10), "the proxy did not start"
+            yield self
+        finally:
+            loop.call_soon_threadsafe(stop.set_result, None)
+            thread.join(10)
+            loop.close()
 
     @property
     def url(self) -> str:

@@ -25,7 +25,7 @@ from ._reasons import INVALID_UTF8
 from .enums import CloseCode, Opcode
 from .errors import InvalidUTF8, ProtocolError
 from .extension import Extension
-from .fragments import FragmentDecoder
+from ._fragments import FragmentDecoder
 from .handshake import client as _client
 from .handshake import server as _server
 from .handshake.errors import InvalidHandshake, InvalidMessage, RequestRejected

@@ -5,7 +5,7 @@
 and host name verification on by default
 (:func:`ssl.create_default_context`); pass ``ssl=`` a context of your own
 to trust a private CA or a self-signed certificate. ``proxy="http://host:port"``
-goes through an HTTP proxy (CONNECT, :mod:`wsframe.aio.proxy`);
+goes through an HTTP proxy (CONNECT);
 ``proxy=True`` takes it from the environment (``https_proxy`` ...).
 """
 

@@ -17,6 +17,7 @@ from ..connection import InvalidState, State
 from ..events import MessageFragment
 from ..handshake.http11 import Headers, Request
 from .exceptions import ConnectionClosedOK
+from .messages import join_parts
 from .protocol import WebSocketProtocol
 
 __all__ = ["WebSocket"]
@@ -103,7 +104,7 @@ class WebSocket(WebSocketProtocol):
         if not fragment.fin:
             return None
         self._parts = None
-        return _joined(parts)
+        return join_parts(parts)
 
     async def _next(self) -> Union[Data, MessageFragment]:
         """The next item of the queue (a message or a part), marked taken;
@@ -141,18 +142,18 @@ class WebSocket(WebSocketProtocol):
         if parts:
             # A recv() that was cancelled had taken these parts already.
             self._streaming = True
-            yield _decoded(_joined(parts), decode)
+            yield _decoded(join_parts(parts), decode)
         item = await self._next()
         if type(item) is not _Fragment:
             yield _decoded(cast(Data, item), decode)
             return
-        fragment = cast(MessageFragment, item)
+        fragment = item
         binary_decoder = codecs.getincrementaldecoder("utf-8")() if decode and not fragment.text else None
         while True:
             self._streaming = not fragment.fin
             data = fragment.data
             if binary_decoder is not None:
-                yield binary_decoder.decode(data, fragment.fin)
+                yield binary_decoder.decode(cast(bytes, data), fragment.fin)
             else:
                 yield _decoded(data, decode)
             if not self._streaming:
@@ -369,11 +370,3 @@ def _decoded(message: Data, decode: Optional[bool]) -> Data:
         return message if decode else message.encode("utf-8")
     return message.decode("utf-8") if decode else message
 
-
-def _joined(parts: List[Data]) -> Data:
-    """The parts of a message as one message."""
-    if len(parts) == 1:
-        return parts[0]
-    if isinstance(parts[0], str):
-        return "".join(cast(List[str], parts))
-    return b"".join(cast(List[bytes], parts))
