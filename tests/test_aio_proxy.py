@@ -84,9 +84,17 @@ def test_an_endless_head_is_bounded():
     run(main())
 
 
-def test_proxy_true_reads_the_environment(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+def clear_proxy_environment(monkeypatch):
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+def test_proxy_true_reads_the_environment(monkeypatch):
+    clear_proxy_environment(monkeypatch)
 
     async def main():
         async with serve(echo) as server, ConnectProxy().running() as proxy:
@@ -108,8 +116,7 @@ def test_proxy_true_reads_the_environment(monkeypatch):
 
 
 def test_proxy_from_environment_choice(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy", "NO_PROXY"):
-        monkeypatch.delenv(name, raising=False)
+    clear_proxy_environment(monkeypatch)
     assert proxy_from_environment(True, "example.com") is None
     monkeypatch.setenv("ALL_PROXY", "http://all:1")
     assert proxy_from_environment(True, "example.com") == "http://all:1"

@@ -7,6 +7,7 @@ server on 127.0.0.1; the handler streams them and reports what it got.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import tracemalloc
 import zlib
@@ -143,7 +144,7 @@ def test_code_point_split_across_fragments_decodes():
             for opcode, payload, fin in frames_of(pieces, TEXT):
                 client.send_frame(opcode, payload, fin)
             summary = await client.next_text()
-            parts = eval(summary)  # a list of str
+            parts = ast.literal_eval(summary)  # a list of str
             assert "".join(parts) == text
             assert all(isinstance(part, str) for part in parts)
             assert len(parts) == len(pieces)  # one part per frame, some empty
@@ -205,13 +206,13 @@ def test_deflate_fragments_are_inflated_frame_by_frame():
             for index, (opcode, payload, fin) in enumerate(frames_of(pieces, TEXT)):
                 client.send_frame(opcode, payload, fin, rsv1=index == 0)
             summary = await client.next_text()
-            parts = eval(summary)
+            parts = ast.literal_eval(summary)
             assert "".join(parts) == text.decode()
             assert len(parts) == len(pieces) and len(parts[0]) < len(text)
             # The stream carries on into the next message (context takeover).
             for index, (opcode, payload, fin) in enumerate(frames_of(deflate_parts(b"\x00" * 5000, 3), BINARY)):
                 client.send_frame(opcode, payload, fin, rsv1=index == 0)
-            assert b"".join(eval(await client.next_text())) == b"\x00" * 5000
+            assert b"".join(ast.literal_eval(await client.next_text())) == b"\x00" * 5000
             await client.aclose()
 
     run(main())
@@ -244,7 +245,7 @@ def test_cancelled_recv_keeps_the_parts_it_took():
             client.send_frame(TEXT, b"first ", False)
             await asyncio.sleep(0.6)
             client.send_frame(CONT, b"second", True)
-            assert eval(await client.next_text()) == ["first ", "second"]
+            assert ast.literal_eval(await client.next_text()) == ["first ", "second"]
             await client.aclose()
 
     run(main())
@@ -279,7 +280,7 @@ def test_decode_true_decodes_binary_parts_incrementally():
             async with connect(f"ws://127.0.0.1:{server.port}/", compression=None) as ws:
                 data = "é€".encode()
                 await ws.send([data[:1], data[1:3], data[3:]])
-                assert "".join(eval(await ws.recv())) == "é€"
+                assert "".join(ast.literal_eval(await ws.recv())) == "é€"
 
     run(main())
 

@@ -22,10 +22,6 @@ def frame(opcode, payload, fin=True, rsv1=False):
     return codec.encode_frame(opcode, payload, fin=fin, rsv1=rsv1, mask=True)
 
 
-def data_events(events):
-    return [e for e in events if not isinstance(e, (Ping,))]
-
-
 def test_fragments_and_control_frames_in_order():
     conn = Connection.opened("server", stream_fragments=True)
     conn.receive_data(
@@ -92,8 +88,9 @@ def compressed(data: bytes, cuts: int):
 
 def send_compressed(conn, opcode, data, cuts):
     pieces = compressed(data, cuts)
+    last = len(pieces) - 1
     wire = b"".join(
-        frame(opcode if i == 0 else CONT, piece, fin=i == len(pieces) - 1, rsv1=i == 0) for i, piece in enumerate(pieces)
+        frame(opcode if i == 0 else CONT, piece, fin=i == last, rsv1=i == 0) for i, piece in enumerate(pieces)
     )
     conn.receive_data(wire)
     return conn.events()

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Any, List
+import time
+from typing import Any
 
 import pytest
 from proxy_support import ConnectProxy
@@ -49,8 +50,6 @@ def test_recv_joins_fragments_and_a_timeout_keeps_the_parts():
         with wsync.connect(uri(server), compression=None, open_timeout=WAIT) as ws:
             ws._conn.send_fragment(b"1", fin=False)
             ws._flush()
-            import time
-
             time.sleep(0.6)
             ws._conn.send_fragment(b"2", fin=True)
             ws._flush()
