@@ -21,11 +21,11 @@ from typing import Any, Deque, Iterable, List, Optional, Sequence, Tuple, Union,
 
 from . import events as ev
 from ._backend import codec as _codec
+from ._fragments import FragmentDecoder
 from ._reasons import INVALID_UTF8
 from .enums import CloseCode, Opcode
 from .errors import InvalidUTF8, ProtocolError
 from .extension import Extension
-from ._fragments import FragmentDecoder
 from .handshake import client as _client
 from .handshake import server as _server
 from .handshake.errors import InvalidHandshake, InvalidMessage, RequestRejected
