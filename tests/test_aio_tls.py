@@ -105,3 +105,16 @@ def test_ssl_context_needs_wss(client_context):
             await connect("ws://127.0.0.1:1/", ssl=client_context)
 
     run(main())
+
+
+def test_wss_through_a_connect_proxy(server_context, client_context):
+    from proxy_support import ConnectProxy
+
+    async def main():
+        async with serve(echo, ssl=server_context) as server, ConnectProxy().running() as proxy:
+            async with connect(f"wss://localhost:{server.port}/", ssl=client_context, proxy=proxy.url) as ws:
+                await ws.send("tunnelled")
+                assert await ws.recv() == "tunnelled"
+        assert proxy.heads[0].startswith(f"CONNECT localhost:{server.port} HTTP/1.1\r\n".encode())
+
+    run(main())

@@ -21,6 +21,7 @@ from typing import Any, Deque, Iterable, List, Optional, Sequence, Tuple, Union,
 
 from . import events as ev
 from ._backend import codec as _codec
+from ._fragments import FragmentDecoder
 from ._reasons import INVALID_UTF8
 from .enums import CloseCode, Opcode
 from .errors import InvalidUTF8, ProtocolError
@@ -74,6 +75,8 @@ _BINARY = int(Opcode.BINARY)
 _CLOSE = int(Opcode.CLOSE)
 _PING = int(Opcode.PING)
 _PONG = int(Opcode.PONG)
+# What the application receives (the memory budget counts them).
+_MESSAGE_EVENTS = (ev.TextMessage, ev.BinaryMessage, ev.MessageFragment)
 
 
 class State(enum.IntEnum):
@@ -146,6 +149,11 @@ class Connection:
             :meth:`fail_now`. Input is ignored meanwhile; the state stays
             OPEN until the close frame is queued, so nothing is sent after
             CLOSED.
+        stream_fragments: deliver each frame of a fragmented data message
+            as a :class:`~wsframe.events.MessageFragment` as it arrives,
+            instead of one message event once it is whole (messages sent in
+            one frame still come as one message event). The message size
+            limit still applies to the whole message.
 
     Raises:
         ValueError: an unknown role, a client without ``host``, more than
@@ -181,6 +189,7 @@ class Connection:
         max_queue_messages: Optional[int] = None,
         track_delivery: bool = False,
         defer_failure: bool = False,
+        stream_fragments: bool = False,
     ) -> None:
         if role not in ("server", "client"):
             raise ValueError(f"role must be 'server' or 'client', not {role!r}")
@@ -215,6 +224,8 @@ class Connection:
         self._max_queue_messages = max_queue_messages
         self._track_delivery = track_delivery
         self._defer_failure = defer_failure
+        self._stream = stream_fragments
+        self._fragments_in: Optional[FragmentDecoder] = None  # set when OPEN, if streaming
         # One token: receive_data takes it (list.pop and append are atomic,
         # also on free-threaded CPython), so a second thread gets RuntimeError.
         self._free: List[None] = [None]
@@ -823,10 +834,13 @@ class Connection:
             max_frame_size=self._max_frame_size,
             max_message_size=self._max_message_size,
             max_fragments=self._max_fragments,
+            reassemble=not self._stream,
             # With an extension, text is validated after decoding (in _decoded).
             validate_utf8=self._extension is None,
             rsv_allowed=(rsv1, False, False),
         )
+        if self._stream:
+            self._fragments_in = FragmentDecoder(self._extension, self._max_message_size, self._text_as_bytes)
         self._set_state(State.OPEN)
 
     # ---- internals: input and the memory budget -------------------------------------
@@ -926,6 +940,7 @@ class Connection:
             room = max(limit - self._queued_messages, 0)
             self._frame_backlog.extend(frames[room:])
             frames = frames[:room]
+        whole = not self._stream  # else a data frame may be part of a message
         if self._extension is None and not self._text_as_bytes:
             # The hot path: no extension, text as str. One event per message;
             # the payloads exist already, so they are all delivered and
@@ -937,10 +952,10 @@ class Connection:
             count = 0
             for frame in frames:
                 opcode = frame.opcode
-                if opcode == _TEXT:
+                if opcode == _TEXT and (whole or frame.fin):
                     message: Any = frame.payload.decode()
                     append(text_message(message))
-                elif opcode == _BINARY:
+                elif opcode == _BINARY and (whole or frame.fin):
                     message = frame.payload
                     append(binary_message(message))
                 else:
@@ -979,7 +994,9 @@ class Connection:
         extension = self._extension
         opcode = frame.opcode
         try:
-            if opcode == _TEXT:
+            if self._fragments_in is not None and (opcode == 0 or not frame.fin):
+                self._on_fragment(frame)
+            elif opcode == _TEXT:
                 if extension is None:
                     text: Union[str, bytes] = frame.payload if self._text_as_bytes else frame.payload.decode()
                 else:
@@ -1004,6 +1021,15 @@ class Connection:
                 self._on_close(frame.payload)
         except ProtocolError as exc:
             self._on_error(exc)
+
+    def _on_fragment(self, frame: Any) -> None:
+        """(``stream_fragments``) One frame of a fragmented data message."""
+        assert self._fragments_in is not None
+        fragment = self._fragments_in.feed(frame)
+        if fragment is not None:
+            self._events.append(fragment)
+            self._queued_bytes += len(fragment.data) + MESSAGE_OVERHEAD
+            self._queued_messages += 1
 
     def _queue_pong(self, payload: bytes) -> None:
         """Answer a ping; past a cap of undrained pongs, replace the latest.
@@ -1076,7 +1102,7 @@ class Connection:
         """No message is waiting for the application (events or, with
         ``track_delivery``, the host's queue)."""
         for event in self._events:
-            if type(event) is ev.TextMessage or type(event) is ev.BinaryMessage:
+            if type(event) in _MESSAGE_EVENTS:
                 return False
         return not (self._track_delivery and self._queued_bytes > 0)
 

@@ -22,6 +22,7 @@ __all__ = [
     "HandshakeRejected",
     "TextMessage",
     "BinaryMessage",
+    "MessageFragment",
     "Ping",
     "Pong",
     "CloseReceived",
@@ -136,6 +137,32 @@ class BinaryMessage(Event):
 
     def __init__(self, data: bytes) -> None:
         self.data = data
+
+
+class MessageFragment(Event):
+    """(``stream_fragments=True``) One frame of a fragmented message, as it
+    arrives, so a host can stream a message without holding it whole.
+
+    Text is decoded on code point boundaries (a code point split between
+    frames comes out with the later part), or stays validated UTF-8
+    ``bytes`` with ``text_as_bytes=True`` (then cut where the frames were).
+    A compressed message is inflated frame by frame when its extension can
+    (permessage-deflate can). A message that was not fragmented still comes
+    as one :class:`TextMessage` or :class:`BinaryMessage`.
+
+    Attributes:
+        data: this part of the message (``str`` or ``bytes`` for text,
+            ``bytes`` for binary); may be empty.
+        text: True for a text message.
+        fin: True on the last part of the message.
+    """
+
+    __slots__ = ("data", "text", "fin")
+
+    def __init__(self, data: Union[str, bytes], text: bool, fin: bool) -> None:
+        self.data = data
+        self.text = text
+        self.fin = fin
 
 
 class Ping(Event):

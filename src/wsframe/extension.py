@@ -27,6 +27,10 @@ class Extension:
 
     name: str = ""
     uses_rsv1: bool = True
+    #: Whether :meth:`decode_fragment` is implemented. When False, a
+    #: connection that streams fragments (``stream_fragments=True``) gathers
+    #: a compressed fragmented message and calls :meth:`decode_message` once.
+    decodes_fragments: bool = False
 
     def encode_message(self, opcode: Opcode, payload: bytes) -> Tuple[bytes, bool]:
         """Transform an outgoing TEXT or BINARY message before framing.
@@ -57,3 +61,21 @@ class Extension:
                 error carries).
         """
         return payload
+
+    def decode_fragment(self, opcode: Opcode, payload: bytes, first: bool, fin: bool, max_size: int) -> bytes:
+        """Transform one frame of an incoming fragmented message whose first
+        frame had RSV1 set, as it arrives (when :attr:`decodes_fragments`).
+
+        Args:
+            opcode: Opcode.TEXT or Opcode.BINARY (the message's).
+            payload: this frame's payload as received.
+            first: the first frame of the message.
+            fin: the last frame of the message.
+            max_size: what the message may still grow by; output beyond it
+                must not be produced.
+
+        Raises:
+            MessageTooBig: the output would exceed ``max_size`` (close 1009).
+            ProtocolError: the payload is corrupt.
+        """
+        raise NotImplementedError

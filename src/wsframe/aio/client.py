@@ -4,7 +4,9 @@
 ``async with connect(uri) as ws:``. ``wss://`` URIs use TLS with certificate
 and host name verification on by default
 (:func:`ssl.create_default_context`); pass ``ssl=`` a context of your own
-to trust a private CA or a self-signed certificate.
+to trust a private CA or a self-signed certificate. ``proxy="http://host:port"``
+goes through an HTTP proxy (CONNECT);
+``proxy=True`` takes it from the environment (``https_proxy`` ...).
 """
 
 from __future__ import annotations
@@ -13,12 +15,14 @@ import asyncio
 import socket
 import ssl as _ssl
 import urllib.parse
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Generator, Optional, Tuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Generator, Optional, Tuple, Union
 
 from ..connection import Connection
+from ..handshake.proxy import proxy_from_environment
 from .connection import WebSocket
 from .exceptions import InvalidURI
 from .options import Options
+from .proxy import open_tunnel
 from .reconnect import reconnecting
 
 if TYPE_CHECKING:
@@ -81,8 +85,10 @@ class Connect:
         origin: Optional[str],
         options: Options,
         create_connection_kwargs: Dict[str, Any],
+        proxy: Union[str, bool, None] = None,
     ) -> None:
         self._uri = uri
+        self._proxy = proxy
         self._ssl = ssl
         self._origin = origin
         self._options = options
@@ -104,13 +110,26 @@ class Connect:
             origin=self._origin,
             extension_factories=options.client_extensions(),
             **options.connection_kwargs(),
+            stream_fragments=True,  # recv_streaming(); recv() joins the parts
         )
         loop = asyncio.get_running_loop()
         transport = None
+        tunnel: Optional[socket.socket] = None
+        proxy = self._proxy
+        if proxy is True:
+            proxy = proxy_from_environment(secure, host)
+        elif proxy is False:
+            proxy = None
+        if proxy is not None and ("sock" in self._kwargs or "unix_path" in self._kwargs):
+            raise ValueError("proxy= cannot be combined with sock= or a Unix socket")
 
         async def open_connection() -> ClientConnection:
-            nonlocal transport
+            nonlocal transport, tunnel
             kwargs = dict(self._kwargs)
+            if proxy is not None:
+                kwargs["sock"] = tunnel = await open_tunnel(
+                    proxy, host, port, max_head_size=options.max_head_size, local_addr=kwargs.pop("local_addr", None)
+                )
             if ssl_context is not None:
                 kwargs["ssl"] = ssl_context
                 kwargs.setdefault("server_hostname", host)
@@ -133,6 +152,8 @@ class Connect:
         except BaseException:
             if transport is not None:
                 transport.abort()
+            elif tunnel is not None:
+                tunnel.close()
             raise
 
     def __await__(self) -> Generator[Any, None, ClientConnection]:
@@ -161,6 +182,7 @@ def connect(
     server_hostname: Optional[str] = None,
     sock: Optional[socket.socket] = None,
     local_addr: Optional[Tuple[str, int]] = None,
+    proxy: Union[str, bool, None] = None,
     **options: "Unpack[CommonOptions]",
 ) -> Connect:
     """Open a WebSocket connection to ``uri``.
@@ -171,6 +193,11 @@ def connect(
             system trust store with host name checking).
         origin: the Origin header to send.
         server_hostname, sock, local_addr: passed to ``loop.create_connection``.
+        proxy: an HTTP proxy URL (``http://[user:password@]host[:port]``)
+            to tunnel through with CONNECT; True to take it from the
+            environment (``https_proxy`` for ``wss://``, ``http_proxy`` for
+            ``ws://``, then ``all_proxy``; ``no_proxy`` is honoured); None
+            or False (default) to connect directly.
         **options: the options shared with :func:`~wsframe.aio.serve`
             (:class:`~wsframe.aio.options.Options`): ``subprotocols``
             (offered, most preferred first), ``extension_factories``,
@@ -187,7 +214,11 @@ def connect(
 
     Raises:
         InvalidURI: a bad URI.
-        wsframe.handshake.InvalidHandshake: the server refused the handshake.
+        ValueError: an unsupported proxy URL (not ``http://``).
+        wsframe.handshake.InvalidHandshake: the server refused the handshake;
+            :class:`~wsframe.handshake.ProxyError` (a subclass): the proxy
+            did not open the tunnel (``InvalidProxyStatus`` carries its
+            ``status``, e.g. 407).
         asyncio.TimeoutError: ``open_timeout`` ran out.
         OSError: the TCP connection failed.
     """
@@ -198,7 +229,9 @@ def connect(
         kwargs["sock"] = sock
     if local_addr is not None:
         kwargs["local_addr"] = local_addr
-    return Connect(uri, ssl=ssl, origin=origin, options=Options(**options), create_connection_kwargs=kwargs)
+    return Connect(
+        uri, ssl=ssl, origin=origin, options=Options(**options), create_connection_kwargs=kwargs, proxy=proxy
+    )
 
 
 def unix_connect(

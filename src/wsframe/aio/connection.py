@@ -10,21 +10,33 @@ Text messages arrive as ``str``, binary ones as ``bytes``.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, AsyncIterable, AsyncIterator, Iterable, Optional, Union, cast
+import codecs
+from typing import Any, AsyncIterable, AsyncIterator, Iterable, List, Optional, Union, cast
 
 from ..connection import InvalidState, State
+from ..events import MessageFragment
 from ..handshake.http11 import Headers, Request
 from .exceptions import ConnectionClosedOK
+from .messages import join_parts
 from .protocol import WebSocketProtocol
 
 __all__ = ["WebSocket"]
 
 Data = Union[str, bytes]
 
+_Fragment = MessageFragment
+_STREAM_UNFINISHED = "a message is partly read by recv_streaming(): read the rest with recv_streaming()"
+
 
 class WebSocket(WebSocketProtocol):
     """An open WebSocket connection (the server hands one to its handler,
     :func:`wsframe.aio.connect` returns one)."""
+
+    # The parts of a fragmented message recv() has taken so far (kept here,
+    # not in the coroutine, so a cancelled recv() loses nothing), and whether
+    # recv_streaming() has handed out part of a message but not its end.
+    _parts: Optional[List[Data]] = None
+    _streaming: bool = False
 
     # ---- receiving -------------------------------------------------------------
 
@@ -41,16 +53,20 @@ class WebSocket(WebSocketProtocol):
                 received before the close has been returned.
             RuntimeError: another coroutine is already waiting in ``recv``.
         """
+        if self._streaming:
+            raise RuntimeError(_STREAM_UNFINISHED)
         queue = self._queue
         while True:
             if queue:
-                message = queue.popleft()
-                self._message_taken(message)
-                if decode is None:
-                    return message
-                if isinstance(message, str):
-                    return message if decode else message.encode("utf-8")
-                return message.decode("utf-8") if decode else message
+                item = queue.popleft()
+                if type(item) is _Fragment:
+                    message = self._gather(item)
+                    if message is None:
+                        continue  # more parts to come
+                else:
+                    message = cast(Data, item)
+                    self._message_taken(message)
+                return _decoded(message, decode)
             if self._closed_event is not None or self._lost:
                 raise self._closed_exception()
             if self._failing:
@@ -68,12 +84,81 @@ class WebSocket(WebSocketProtocol):
         queue = self._queue
         if queue and not self._reading_paused:
             message = queue.popleft()  # the common case, without a nested coroutine
-            self._conn.delivered(message)
-            return message
+            if type(message) is not _Fragment:
+                self._conn.delivered(cast(Data, message))
+                return cast(Data, message)
+            queue.appendleft(message)
         try:
             return await self.recv()
         except ConnectionClosedOK:
             raise StopAsyncIteration from None
+
+    def _gather(self, fragment: MessageFragment) -> Optional[Data]:
+        """recv() took one part of a fragmented message: the whole message
+        once this is its last part, else None."""
+        self._message_taken(fragment.data)
+        parts = self._parts
+        if parts is None:
+            parts = self._parts = []
+        parts.append(fragment.data)
+        if not fragment.fin:
+            return None
+        self._parts = None
+        return join_parts(parts)
+
+    async def _next(self) -> Union[Data, MessageFragment]:
+        """The next item of the queue (a message or a part), marked taken;
+        waits for it."""
+        queue = self._queue
+        while True:
+            if queue:
+                item = queue.popleft()
+                self._message_taken(item.data if type(item) is _Fragment else cast(Data, item))
+                return item
+            if self._closed_event is not None or self._lost:
+                raise self._closed_exception()
+            if self._failing:
+                self._flush(force=True)
+                continue
+            await queue.wait()
+
+    async def recv_streaming(self, decode: Optional[bool] = None) -> AsyncIterator[Data]:
+        """The next message in parts, as they arrive: ``str`` parts for text,
+        ``bytes`` for binary (``decode`` as in :meth:`recv`).
+
+        A fragmented message comes a frame at a time, so it is never held
+        whole here (``max_size`` still limits the whole message); a message
+        sent in one frame comes as one part. Text parts end on code point
+        boundaries. Leaving the loop before the last part leaves the rest
+        for the next ``recv_streaming()`` (``recv()`` raises RuntimeError
+        until then).
+
+        Raises:
+            ConnectionClosed: the connection closed before the message
+                ended (after the parts received before the close).
+            RuntimeError: another coroutine is reading.
+        """
+        parts, self._parts = self._parts, None
+        if parts:
+            # A recv() that was cancelled had taken these parts already.
+            self._streaming = True
+            yield _decoded(join_parts(parts), decode)
+        item = await self._next()
+        if type(item) is not _Fragment:
+            yield _decoded(cast(Data, item), decode)
+            return
+        fragment = item
+        binary_decoder = codecs.getincrementaldecoder("utf-8")() if decode and not fragment.text else None
+        while True:
+            self._streaming = not fragment.fin
+            data = fragment.data
+            if binary_decoder is not None:
+                yield binary_decoder.decode(cast(bytes, data), fragment.fin)
+            else:
+                yield _decoded(data, decode)
+            if not self._streaming:
+                return
+            fragment = cast(MessageFragment, await self._next())
 
     # ---- sending ---------------------------------------------------------------
 
@@ -274,3 +359,14 @@ async def _as_async(parts: Union[Iterable[Data], AsyncIterable[Data]]) -> AsyncI
     else:
         for part in parts:
             yield part
+
+
+def _decoded(message: Data, decode: Optional[bool]) -> Data:
+    """A message (or part) as ``decode`` asks: None leaves it, False gives
+    text as UTF-8 bytes, True decodes bytes as UTF-8."""
+    if decode is None:
+        return message
+    if isinstance(message, str):
+        return message if decode else message.encode("utf-8")
+    return message.decode("utf-8") if decode else message
+

@@ -9,11 +9,15 @@ the :class:`wsframe.Connection` memory budget, which counts bytes).
 from __future__ import annotations
 
 import asyncio
-from typing import Deque, Optional, Union
+from typing import Deque, List, Optional, Union, cast
 
-__all__ = ["MessageQueue"]
+from ..events import MessageFragment
 
-Message = Union[str, bytes]
+__all__ = ["MessageQueue", "join_parts"]
+
+#: A whole message, or one part of a fragmented message (``recv()`` joins
+#: the parts, ``recv_streaming()`` hands them over as they come).
+Message = Union[str, bytes, MessageFragment]
 
 
 class MessageQueue(Deque[Message]):
@@ -74,3 +78,13 @@ class MessageQueue(Deque[Message]):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+
+def join_parts(parts: List[Union[str, bytes]]) -> Union[str, bytes]:
+    """The parts of a fragmented message (all ``str`` or all ``bytes``) as
+    one message: what ``recv()`` returns for it."""
+    if len(parts) == 1:
+        return parts[0]
+    if isinstance(parts[0], str):
+        return "".join(cast(List[str], parts))
+    return b"".join(cast(List[bytes], parts))

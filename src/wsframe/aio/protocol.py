@@ -245,6 +245,8 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             cls = type(event)
             if cls is _TextMessage or cls is _BinaryMessage:
                 queue.append(event.data)  # type: ignore[attr-defined]
+            elif cls is ev.MessageFragment:
+                queue.append(event)  # type: ignore[arg-type]  # a part of a message (recv_streaming)
             elif isinstance(event, ev.Pong):
                 self._on_pong(event.data)
             elif isinstance(event, ev.Closed):

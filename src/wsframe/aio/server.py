@@ -81,6 +81,7 @@ class ServerConnection(WebSocket):
             origins=server._origins,
             extension_factories=options.server_extensions(),
             **options.connection_kwargs(),
+            stream_fragments=True,  # recv_streaming(); recv() joins the parts
         )
         super().__init__(conn, options)
         self._server = server

@@ -79,6 +79,7 @@ class PerMessageDeflate(Extension):
 
     name = EXTENSION_NAME
     uses_rsv1 = True
+    decodes_fragments = True
 
     def __init__(
         self,
@@ -173,9 +174,32 @@ class PerMessageDeflate(Extension):
         finally:
             self._recv_busy.release()
 
+    def decode_fragment(self, opcode: Opcode, payload: bytes, first: bool, fin: bool, max_size: int) -> bytes:
+        """Inflate one frame of a compressed fragmented message, as it comes.
+
+        The frames of a message are one deflate stream (RFC 7692 section
+        7.2.2), so the stream is kept from ``first`` to ``fin``; ``max_size``
+        is what the message may still grow by.
+
+        Raises:
+            MessageTooBig: the message inflates beyond its limit (1009).
+            ProtocolError: the payload is not valid deflate data (1002).
+            RuntimeError: another thread is inside a decode call.
+        """
+        _take(self._recv_busy)
+        try:
+            return self._inflate(payload, max_size, first, fin)
+        finally:
+            self._recv_busy.release()
+
     def _decode(self, payload: bytes, max_size: int) -> bytes:
+        return self._inflate(payload, max_size, True, True)
+
+    def _inflate(self, payload: bytes, max_size: int, first: bool, fin: bool) -> bytes:
+        """Inflate ``payload`` (a whole message, or the part of one from
+        ``first`` to ``fin``) into at most ``max_size`` bytes."""
         zlib = self.zlib
-        decoder = None if self.remote_no_context_takeover else self._decoder
+        decoder = None if first and self.remote_no_context_takeover else self._decoder
         if decoder is None:
             decoder = zlib.decompressobj(max(self.remote_window_bits, _MIN_ZLIB_BITS))
         # Asking for max_size + 1 bytes at most: output longer than max_size
@@ -184,7 +208,7 @@ class PerMessageDeflate(Extension):
         budget = max_size + 1
         try:
             data: bytes = decoder.decompress(payload, budget)
-            if len(data) < budget:
+            if fin and len(data) < budget:
                 # 7.2.2: append 0x00 0x00 0xff 0xff to the payload and inflate;
                 # the empty stored block may release the last bytes.
                 rest = decoder.decompress(_TAIL, budget - len(data))
@@ -200,9 +224,12 @@ class PerMessageDeflate(Extension):
             # The sender ended the stream with a BFINAL block (RFC 7692 section 7.2.3.3 allows
             # it). Only (part of) our tail may follow; the next message starts
             # a fresh stream.
-            if not _TAIL.endswith(decoder.unused_data):
+            if not (_TAIL.endswith(decoder.unused_data) if fin else not decoder.unused_data):
                 self._decoder = None
                 raise ProtocolError("data after the end of the deflate stream", CloseCode.PROTOCOL_ERROR)
-            decoder = None
-        self._decoder = None if self.remote_no_context_takeover else decoder
+            if fin:
+                decoder = None
+        # Between the frames of a message the stream is kept whatever the
+        # context takeover; after the last one only with it.
+        self._decoder = None if fin and self.remote_no_context_takeover else decoder
         return data

@@ -17,10 +17,13 @@ from .errors import (
     InvalidHeader,
     InvalidMessage,
     InvalidOrigin,
+    InvalidProxyMessage,
+    InvalidProxyStatus,
     InvalidStatus,
     InvalidUpgrade,
     InvalidVersion,
     NegotiationError,
+    ProxyError,
     RequestRejected,
 )
 from .extensions import (
@@ -46,6 +49,7 @@ from .http11 import (
     serialize_response,
 )
 from .keys import GUID, accept_key, generate_key, is_valid_key
+from .proxy import Proxy, ProxyTunnel, parse_proxy, proxy_from_environment
 from .responses import build_response, error_response
 from .server import Accepted, accept, check_request, offered_subprotocols, reject, select_subprotocol
 
@@ -93,4 +97,11 @@ __all__ = [
     "NegotiationError",
     "InvalidStatus",
     "RequestRejected",
+    "ProxyError",
+    "InvalidProxyMessage",
+    "InvalidProxyStatus",
+    "Proxy",
+    "ProxyTunnel",
+    "parse_proxy",
+    "proxy_from_environment",
 ]

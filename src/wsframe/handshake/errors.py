@@ -14,7 +14,10 @@ gives the bytes a server sends back. The tree::
         │   └── InvalidOrigin      Origin not in the allow-list (403)
         ├── NegotiationError       subprotocol or extension negotiation failed
         ├── InvalidStatus          (client) the server answered something other than 101
-        └── RequestRejected        (server) the application refused the request
+        ├── RequestRejected        (server) the application refused the request
+        └── ProxyError             (client) the HTTP proxy did not open a tunnel
+            ├── InvalidProxyMessage    its answer is not a valid HTTP response head
+            └── InvalidProxyStatus     it answered CONNECT with a status other than 2xx
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ __all__ = [
     "NegotiationError",
     "InvalidStatus",
     "RequestRejected",
+    "ProxyError",
+    "InvalidProxyMessage",
+    "InvalidProxyStatus",
 ]
 
 
@@ -165,3 +171,28 @@ class InvalidStatus(InvalidHandshake):
 
 class RequestRejected(InvalidHandshake):
     """(server) The application refused the request with its own status."""
+
+
+class ProxyError(InvalidHandshake):
+    """(client) The HTTP proxy did not open a tunnel to the server."""
+
+    default_status = 502
+
+
+class InvalidProxyMessage(ProxyError):
+    """(client) The proxy's answer to CONNECT is not a valid HTTP response
+    head, is over the head size limit, or the proxy closed the connection."""
+
+
+class InvalidProxyStatus(ProxyError):
+    """(client) The proxy answered CONNECT with a status other than 2xx,
+    e.g. 407 (Proxy Authentication Required) or 403.
+
+    Attributes:
+        status: the proxy's status.
+        http_response: the parsed :class:`~wsframe.handshake.http11.Response`.
+    """
+
+    def __init__(self, http_response: object, status: int) -> None:
+        super().__init__(f"proxy refused the tunnel with HTTP {status}", status)
+        self.http_response = http_response

@@ -3,19 +3,22 @@
 ``ws = connect("ws://host:port/path")`` returns once the handshake is
 accepted; use it as ``with connect(uri) as ws:`` to close it on the way out.
 Plain ``ws://`` only (``wss://`` raises :class:`~wsframe.aio.InvalidURI`).
+``proxy=`` tunnels through an HTTP proxy with CONNECT, as in :mod:`wsframe.aio`.
 """
 
 from __future__ import annotations
 
 import socket
 import time
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING, Optional, Tuple, Union
 
 from ..aio.client import parse_uri
 from ..aio.exceptions import InvalidURI
 from ..aio.options import Options
 from ..connection import Connection
+from ..handshake.proxy import proxy_from_environment
 from .connection import WebSocket
+from .proxy import open_tunnel
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -62,6 +65,7 @@ def connect(
     origin: Optional[str] = None,
     sock: Optional[socket.socket] = None,
     local_addr: Optional[Tuple[str, int]] = None,
+    proxy: Union[str, bool, None] = None,
     **options: "Unpack[CommonOptions]",
 ) -> ClientConnection:
     """Open a WebSocket connection to ``uri`` and return it once the handshake is accepted.
@@ -72,6 +76,10 @@ def connect(
         origin: the Origin header to send.
         sock: an already connected socket to use instead of opening one.
         local_addr: the ``(host, port)`` to bind the socket to.
+        proxy: an HTTP proxy URL (``http://[user:password@]host[:port]``)
+            to tunnel through with CONNECT; True to take it from the
+            environment (``http_proxy``, then ``all_proxy``; ``no_proxy`` is
+            honoured); None or False (default) to connect directly.
         **options: the options :func:`wsframe.aio.connect` takes
             (:class:`~wsframe.aio.options.Options`): ``subprotocols``,
             ``extension_factories``, ``compression``, ``extra_headers``,
@@ -86,8 +94,11 @@ def connect(
 
     Raises:
         InvalidURI: a bad URI, or ``wss://``.
+        ValueError: an unsupported proxy URL, or ``proxy`` with ``sock``.
         wsframe.handshake.InvalidHandshake: the server refused the handshake
-            (``InvalidStatus`` for a status other than 101).
+            (``InvalidStatus`` for a status other than 101); its subclass
+            :class:`~wsframe.handshake.ProxyError`: the proxy did not open
+            the tunnel (``InvalidProxyStatus`` carries the status, e.g. 407).
         TimeoutError: ``open_timeout`` ran out.
         OSError: the TCP connection failed.
     """
@@ -104,7 +115,16 @@ def connect(
         origin=origin,
         extension_factories=validated.client_extensions(),
         **validated.connection_kwargs(),
+        stream_fragments=True,  # recv_streaming(); recv() joins the parts
     )
+    if proxy is True:
+        proxy = proxy_from_environment(secure, host)
+    if proxy:
+        if sock is not None:
+            raise ValueError("proxy= cannot be combined with sock=")
+        sock = open_tunnel(
+            str(proxy), host, port, max_head_size=validated.max_head_size, deadline=deadline, local_addr=local_addr
+        )
     if sock is None:
         try:
             sock = socket.create_connection((host, port), timeout=timeout, source_address=local_addr)

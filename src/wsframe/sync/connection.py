@@ -26,10 +26,11 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple, Union, cast
 
 from .. import events as ev
 from ..aio.exceptions import ConnectionClosed, ConnectionClosedOK
+from ..aio.messages import join_parts
 from ..aio.options import Options
 from ..connection import Connection, InvalidState, State
 from ..handshake.errors import InvalidHandshake
@@ -41,6 +42,8 @@ logger = logging.getLogger("wsframe.sync")
 
 #: A message as ``recv()`` returns it: ``str`` for text, ``bytes`` for binary.
 Data = Union[str, bytes]
+
+_STREAM_UNFINISHED = "a message is partly read by recv_streaming(): read the rest with recv_streaming()"
 
 #: Each ``recv`` on the socket asks for at least this much (``read_buffer_size``
 #: when larger): the raw input one read can add to the memory budget.
@@ -93,10 +96,15 @@ class WebSocket:
         self._dirty = False  # the Connection may have queued output nobody took yet
         self._write_selector: Optional[selectors.BaseSelector] = None
 
-        self._queue: Deque[Data] = collections.deque()
+        # Messages, and parts of fragmented messages (recv_streaming()).
+        self._queue: Deque[Union[Data, ev.MessageFragment]] = collections.deque()
         self._max_queue = options.max_queue
         self._read_paused = False
         self._recv_busy = False
+        # The parts of a fragmented message recv() took before its timeout
+        # ran out, and whether recv_streaming() left a message unfinished.
+        self._parts: Optional[List[Data]] = None
+        self._streaming = False
 
         self._open = False  # HandshakeAccepted seen
         self._rejection: Optional[InvalidHandshake] = None
@@ -149,35 +157,99 @@ class WebSocket:
             RuntimeError: another thread is already waiting in ``recv``.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
+        self._enter_recv()
+        try:
+            if self._streaming:
+                raise RuntimeError(_STREAM_UNFINISHED)
+            while True:
+                item = self._next_item(deadline)
+                if type(item) is not ev.MessageFragment:
+                    return cast(Data, item)
+                fragment = item
+                parts = self._parts
+                if parts is None:
+                    parts = self._parts = []
+                parts.append(fragment.data)
+                if fragment.fin:
+                    self._parts = None
+                    return join_parts(parts)
+        finally:
+            self._exit_recv()
+
+    def recv_streaming(self, timeout: Optional[float] = None) -> Iterator[Data]:
+        """The next message in parts, as they arrive: ``str`` parts for
+        text, ``bytes`` for binary.
+
+        A fragmented message comes a frame at a time, so it is never held
+        whole here (``max_size`` still limits the whole message); a message
+        sent in one frame comes as one part. Text parts end on code point
+        boundaries. Leaving the loop before the last part leaves the rest for
+        the next ``recv_streaming()`` (``recv()`` raises RuntimeError until
+        then).
+
+        Args:
+            timeout: seconds to wait at most for each part.
+
+        Raises:
+            TimeoutError: a part did not come within ``timeout``.
+            ConnectionClosed: the connection closed before the message ended.
+            RuntimeError: another thread is receiving.
+        """
+        parts, self._parts = self._parts, None
+        if parts:
+            # A recv() whose timeout ran out had taken these parts already.
+            self._streaming = True
+            yield join_parts(parts)
+        while True:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            self._enter_recv()
+            try:
+                item = self._next_item(deadline)
+            finally:
+                self._exit_recv()
+            if type(item) is not ev.MessageFragment:
+                yield cast(Data, item)
+                return
+            fragment = item
+            self._streaming = not fragment.fin
+            yield fragment.data
+            if fragment.fin:
+                return
+
+    def _enter_recv(self) -> None:
         with self._lock:
             if self._recv_busy:
                 raise RuntimeError("another thread is already waiting in recv()")
             self._recv_busy = True
-        try:
-            while True:
-                with self._lock:
-                    queue = self._queue
-                    if queue:
-                        message = queue.popleft()
-                        self._taken(message)
-                        return message
-                    if self._closed_event is not None or self._lost:
-                        raise self._closed_exception()
-                    if not self._failing:
-                        remaining = None if deadline is None else deadline - time.monotonic()
-                        if remaining is not None and remaining <= 0:
-                            raise TimeoutError("no message within the timeout")
-                        self._cond.wait(remaining)
-                        continue
-                # Every message before the protocol error is handled now:
-                # the held close frame goes out (Connection.data_to_send).
-                if not self._flush():
-                    with self._lock:
-                        if self._closed_event is None:
-                            self._cond.wait(0.05)  # the reader is closing the socket
-        finally:
+
+    def _exit_recv(self) -> None:
+        with self._lock:
+            self._recv_busy = False
+
+    def _next_item(self, deadline: Optional[float]) -> Union[Data, ev.MessageFragment]:
+        """The next message or part of one, taken from the queue; waits for
+        it until ``deadline``."""
+        while True:
             with self._lock:
-                self._recv_busy = False
+                queue = self._queue
+                if queue:
+                    item = queue.popleft()
+                    self._taken(item.data if type(item) is ev.MessageFragment else cast(Data, item))
+                    return item
+                if self._closed_event is not None or self._lost:
+                    raise self._closed_exception()
+                if not self._failing:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise TimeoutError("no message within the timeout")
+                    self._cond.wait(remaining)
+                    continue
+            # Every message before the protocol error is handled now:
+            # the held close frame goes out (Connection.data_to_send).
+            if not self._flush():
+                with self._lock:
+                    if self._closed_event is None:
+                        self._cond.wait(0.05)  # the reader is closing the socket
 
     def __iter__(self) -> Iterator[Data]:
         """Messages until a normal close (1000/1001); other closes raise
@@ -416,6 +488,9 @@ class WebSocket:
             cls = type(event)
             if cls is ev.TextMessage or cls is ev.BinaryMessage:
                 self._queue.append(event.data)  # type: ignore[attr-defined]
+                wake = True
+            elif cls is ev.MessageFragment:
+                self._queue.append(cast(ev.MessageFragment, event))  # recv_streaming()
                 wake = True
             elif isinstance(event, ev.Pong):
                 wake = self._on_pong(event.data) or wake

@@ -73,6 +73,7 @@ class ServerConnection(WebSocket):
             origins=server._origins,
             extension_factories=options.server_extensions(),
             **options.connection_kwargs(),
+            stream_fragments=True,  # recv_streaming(); recv() joins the parts
         )
         super().__init__(sock, conn, options)
         self.server = server
