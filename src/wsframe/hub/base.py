@@ -121,8 +121,10 @@ class Hub:
         """
         raise NotImplementedError
 
-    async def signal(self, topic: str, message: Mapping[str, Any]) -> None:
+    async def signal(self, topic: str, message: Mapping[str, Any], *, skip: Optional[WebSocket] = None) -> None:
         """Deliver ``message`` everywhere without storing it (no id, no replay).
+
+        ``skip``: a local connection that does not get it (the one it is about).
 
         Raises:
             HubUnavailable: as :meth:`publish`.

@@ -61,7 +61,7 @@ class LocalTopics:
         """The id of the newest message delivered here for ``topic``."""
         return self._last.get(topic)
 
-    def deliver(self, topic: str, key: Optional[IdKey], text: str) -> int:
+    def deliver(self, topic: str, key: Optional[IdKey], text: str, skip: Optional[WebSocket] = None) -> int:
         """Queue ``text`` on the topic's subscribers; how many live ones got it.
 
         A message with an id not newer than the last one delivered is a
@@ -78,6 +78,8 @@ class LocalTopics:
             self._last[topic] = key
         live = []
         for ws, held in subscribers.items():
+            if ws is skip:
+                continue
             if held is None:
                 live.append(ws)
             else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import collections
 from typing import Any, Deque, Dict, List, Mapping, Optional, Tuple
 
+from ..aio.connection import WebSocket
 from .base import Hub, Replay, encode, with_id
 from .ids import IdClock, IdKey
 
@@ -52,8 +53,8 @@ class MemoryHub(Hub):
         self.local.deliver(topic, key, text)
         return message_id
 
-    async def signal(self, topic: str, message: Mapping[str, Any]) -> None:
-        self.local.deliver(topic, None, encode(message))
+    async def signal(self, topic: str, message: Mapping[str, Any], *, skip: Optional[WebSocket] = None) -> None:
+        self.local.deliver(topic, None, encode(message), skip)
 
     def forget(self, topic: str) -> None:
         self._topics.pop(topic, None)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import secrets
 from typing import Any, Awaitable, Dict, List, Mapping, Optional, Set, Tuple, TypeVar
 
 import redis.asyncio as aioredis
@@ -35,6 +36,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
+from ..aio.connection import WebSocket
 from . import scripts
 from .base import HISTORY, Hub, HubUnavailable, Replay, encode, with_id
 from .ids import IdKey, id_key
@@ -99,6 +101,9 @@ class RedisHub(Hub):
         self._claims: Dict[Tuple[str, str], str] = {}  # (room, name) -> owner, held by this process
         self._tasks: List["asyncio.Task[None]"] = []
         self._started = False
+        self._token = secrets.token_hex(6)  # this process, in signal nonces
+        self._nonce = 0
+        self._skips: Dict[str, WebSocket] = {}  # nonce -> connection not to send it to
 
     # ---- keys --------------------------------------------------------------------------
 
@@ -166,19 +171,29 @@ class RedisHub(Hub):
             raise
         return message_id
 
-    async def signal(self, topic: str, message: Mapping[str, Any]) -> None:
+    async def signal(self, topic: str, message: Mapping[str, Any], *, skip: Optional[WebSocket] = None) -> None:
         body = encode(message)
+        # " <nonce> <body>": no id; the nonce finds ``skip`` when it comes back here.
+        nonce = "-"
+        if skip is not None:
+            self._nonce += 1
+            nonce = f"{self._token}.{self._nonce}"
+            self._skips[nonce] = skip
+            if len(self._skips) > 4096:  # never came back (an outage): forget the oldest
+                del self._skips[next(iter(self._skips))]
         try:
-            await self._call(self._redis.publish(self._channel(topic), " " + body))
+            await self._call(self._redis.publish(self._channel(topic), f" {nonce} {body}"))
         except HubUnavailable as exc:
-            exc.delivered = self.local.deliver(topic, None, body)
+            self._skips.pop(nonce, None)
+            exc.delivered = self.local.deliver(topic, None, body, skip)
             raise
 
     def _on_message(self, channel: str, data: str) -> None:
         topic = channel[len(self.prefix) + 2 :]
         message_id, _, body = data.partition(" ")
         if not message_id:
-            self.local.deliver(topic, None, body)
+            nonce, _, body = body.partition(" ")
+            self.local.deliver(topic, None, body, self._skips.pop(nonce, None))
             return
         key = id_key(message_id)
         if key is not None:
