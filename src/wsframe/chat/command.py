@@ -49,11 +49,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--push-token", default=None, help=f"shared secret of POST /push (default: ${PUSH_TOKEN_ENV}; without one push is off)"
     )
+    parser.add_argument(
+        "--presence-ttl",
+        type=float,
+        default=15.0,
+        help="with --redis: seconds a name stays online after its process stops refreshing it (default 15)",
+    )
     parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # set on each worker
 
 
 def _hub(args: argparse.Namespace) -> Hub:
-    return hub_from_url(args.redis, history=args.history)
+    if args.redis is None:
+        return hub_from_url(None, history=args.history)
+    return hub_from_url(args.redis, history=args.history, presence_ttl=args.presence_ttl)
 
 
 async def _main(args: argparse.Namespace, chat: ChatServer) -> None:

@@ -31,6 +31,7 @@ def worker_argv(args: argparse.Namespace, port: int) -> List[str]:
     argv = [sys.executable, "-m", "wsframe", "chat", "--reuse-port", "--host", args.host, "--port", str(port)]
     argv += ["--max-rooms", str(args.max_rooms), "--history", str(args.history), "--empty-ttl", repr(args.empty_ttl)]
     argv += ["--rate", repr(args.rate), "--burst", str(args.burst), "--redis", args.redis]
+    argv += ["--presence-ttl", repr(args.presence_ttl)]
     return argv
 
 
