@@ -101,6 +101,15 @@ async def post_push(port: int, body: bytes, token: Optional[str] = TOKEN) -> Tup
     return status, json.loads(data.split(b"\r\n\r\n", 1)[1] or b"{}")
 
 
+async def close_code(ws: Any) -> Optional[int]:
+    """Read (and drop) everything until the connection closes; its close code."""
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), 20)
+    await asyncio.wait_for(ws.wait_closed(), 20)  # the TCP connection too
+    return ws.close_code
+
+
 async def texts(ws: Any, count: int) -> List[Dict[str, Any]]:
     return [await next_event(ws, "message") for _ in range(count)]
 
@@ -172,6 +181,8 @@ def test_a_killed_process_loses_nothing_for_a_client_that_resumes_elsewhere(chat
         inbox_last = (await next_event(bob, "notice"))["id"]
 
         b.stop(signal.SIGKILL)
+        for dead in (bob, ghost):
+            assert await close_code(dead) == 1006  # no closing handshake from a killed process
         for i in range(5, 10):
             await alice.send(json.dumps({"type": "message", "text": f"m{i}"}))
         await texts(alice, 10)
@@ -190,9 +201,8 @@ def test_a_killed_process_loses_nothing_for_a_client_that_resumes_elsewhere(chat
             if leave["name"] == "ghost":
                 break
         assert "ghost" not in leave["members"] and "bob" in leave["members"]
-        for ws in (alice, bob):
+        for ws in (alice, bob, ghost):
             await ws.close()
-        del ghost
 
     run(main(), timeout=90)
 
@@ -218,10 +228,7 @@ def test_bad_input_and_a_flood_on_one_process_leave_the_others_alone(chats):
                 await mallory.send(json.dumps({"type": "message", "text": f"flood {i}"}))
         except ConnectionClosed:
             pass
-        with pytest.raises(ConnectionClosed):
-            while True:
-                await next_event(mallory)
-        assert mallory.close_code == 1008
+        assert await close_code(mallory) == 1008
 
         await bob.send(json.dumps({"type": "message", "text": "still fine"}))
         for ws in (alice, bob):
@@ -243,10 +250,7 @@ def test_workers_share_one_port_and_stop_with_1001(chats):
             assert (await next_event(ws, "message"))["text"] == "to all workers"
         chat.proc.send_signal(signal.SIGTERM)
         for ws in clients:
-            with pytest.raises(ConnectionClosed):
-                while True:
-                    await asyncio.wait_for(ws.recv(), 20)
-            assert ws.close_code == 1001
+            assert await close_code(ws) == 1001
 
     run(main(), timeout=60)
     assert chat.stop() == 0
