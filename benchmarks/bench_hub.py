@@ -88,6 +88,8 @@ class Member:
 
     async def read(self) -> None:
         async for raw in self.ws:
+            if not raw.startswith('{"id"'):  # join notices: not measured, not parsed
+                continue
             event = json.loads(raw)
             if event.get("type") != "message":
                 continue
@@ -182,6 +184,18 @@ def run_redis(args: argparse.Namespace) -> Dict[str, float]:
 CELLS = {"memory": ("memory, 1 process", run_memory), "redis": ("redis, 2 workers", run_redis)}
 
 
+def raise_nofile(needed: int) -> None:
+    """Room for ``needed`` more sockets in this process, if the hard limit allows."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover (Windows)
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = needed + 256
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want if hard == resource.RLIM_INFINITY else min(want, hard), hard))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=1000, help="members of the room (default 1000)")
@@ -189,6 +203,7 @@ def main() -> None:
     parser.add_argument("--window", type=int, default=10, help="messages in flight (default 10)")
     parser.add_argument("--cells", default="memory,redis", help="which cells (default memory,redis)")
     args = parser.parse_args()
+    raise_nofile(args.members)
     rows = []
     for key in args.cells.split(","):
         label, fn = CELLS[key]

@@ -10,12 +10,15 @@ client -> server
     is a random token the page keeps, so a reconnect may take its name back;
     ``after`` / ``inbox_after`` are the last ids seen, to get what was missed),
     ``{"type": "message", "text": "hi"}``,
-    ``{"type": "direct", "to": "bob", "text": "psst"}``
+    ``{"type": "direct", "to": "bob", "text": "psst"}``,
+    ``{"type": "members"}`` (who is in my room now)
 server -> client
     ``{"type": "joined", "room", "name", "members": [...], "history": [...]}`` to the joiner,
     ``{"type": "gap", "room" | "topic", "after", "first"}`` before it when messages
     after ``after`` were dropped from the bounded history,
-    ``{"type": "join" | "leave", "room", "name", "members": [...]}`` to the others,
+    ``{"type": "join" | "leave", "room", "name", "members": [...]}`` to the others
+    (in rooms of at most 100 members; above that, ask),
+    ``{"type": "members", "room", "members": [...]}`` to a ``{"type": "members"}`` request,
     ``{"id", "type": "message", "room", "name", "text", "time"}`` to everybody in the room,
     ``{"id", "type": "direct", "from", "to", "text", "time"}`` to both people,
     ``{"id", "type": "notice", "to", "text", "time"}`` pushed over HTTP,
@@ -89,6 +92,7 @@ RATE = 20.0  # messages per second a connection may send, on average
 BURST = 40  # messages a connection may send at once
 MAX_FRAME = 16 * 1024  # bytes of one incoming message
 JOIN_TIMEOUT = 60.0  # seconds a new connection may take to join a room
+NOTICE_MEMBERS = 100  # rooms up to this many members get join/leave notices
 
 
 def _same_origin(origin: str, host: str) -> bool:
@@ -235,10 +239,18 @@ class ChatServer:
         return await self.hub.members(room)
 
     async def _notice(self, kind: str, room: str, name: str, skip: Optional[WebSocket] = None) -> None:
-        """Tell a room who joined or left (live only), with the members now."""
+        """Tell a room who joined or left (live only), with the members now.
+
+        Rooms above NOTICE_MEMBERS get no notices (clients ask with a
+        ``members`` request): a notice per join, with the list, to everyone
+        makes a crowd joining cost members^2 frames and members^3 bytes.
+        """
         try:
             members = await self.hub.members(room)
-            await self.hub.signal("room:" + room, {"type": kind, "room": room, "name": name, "members": members}, skip=skip)
+            if len(members) > NOTICE_MEMBERS:
+                return
+            notice = {"type": kind, "room": room, "name": name, "members": members}
+            await self.hub.signal("room:" + room, notice, skip=skip)
         except HubUnavailable as exc:
             logger.warning("chat: %s notice for %r not shared: %s", kind, room, exc)
 
@@ -323,10 +335,14 @@ class ChatServer:
             return "expected a JSON object with a type"
         if kind == "join":
             return await self._join(ws, who, request)
-        if kind not in ("message", "direct"):
+        if kind not in ("message", "direct", "members"):
             return f"unknown type {str(kind)[:40]!r}"
         if who.room is None:
             return "join a room first"
+        if kind == "members":
+            members = await self.hub.members(who.room)
+            await ws.send(encode({"type": "members", "room": who.room, "members": members}))
+            return None
         if kind == "direct":
             return await self._direct(who, request)
         text = request.get("text")
