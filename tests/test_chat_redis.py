@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 from aio_support import IMPORT_ROOT, run
+from chat_support import close_code, join, next_event
 from redis_support import RedisProcess, redis_server  # noqa: F401
 
 from wsframe.aio import ConnectionClosed, connect
@@ -76,18 +77,8 @@ def chats(redis_server: RedisProcess):  # noqa: F811
         chat.stop()
 
 
-async def next_event(ws: Any, kind: Optional[str] = None) -> Dict[str, Any]:
-    while True:
-        event = json.loads(await asyncio.wait_for(ws.recv(), 15))
-        if kind is None or event["type"] == kind:
-            return event
 
 
-async def join(port: int, room: str, name: str, **extra: Any) -> Tuple[Any, Dict[str, Any]]:
-    ws = await connect(f"ws://127.0.0.1:{port}/ws")
-    await ws.send(json.dumps({"type": "join", "room": room, "name": name, **extra}))
-    joined = await next_event(ws, "joined")
-    return ws, joined
 
 
 async def post_push(port: int, body: bytes, token: Optional[str] = TOKEN) -> Tuple[int, Dict[str, Any]]:
@@ -101,13 +92,6 @@ async def post_push(port: int, body: bytes, token: Optional[str] = TOKEN) -> Tup
     return status, json.loads(data.split(b"\r\n\r\n", 1)[1] or b"{}")
 
 
-async def close_code(ws: Any) -> Optional[int]:
-    """Read (and drop) everything until the connection closes; its close code."""
-    with pytest.raises(ConnectionClosed):
-        while True:
-            await asyncio.wait_for(ws.recv(), 20)
-    await asyncio.wait_for(ws.wait_closed(), 20)  # the TCP connection too
-    return ws.close_code
 
 
 async def texts(ws: Any, count: int) -> List[Dict[str, Any]]:
