@@ -346,7 +346,7 @@ class ChatServer:
         if kind == "direct":
             return await self._direct(who, request)
         text = request.get("text")
-        if not text_ok(text):
+        if not isinstance(text, str) or not text_ok(text):
             return f"text: 1-{MAX_TEXT} characters"
         await self._say(who, text)
         return None

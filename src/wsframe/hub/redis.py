@@ -29,7 +29,7 @@ import asyncio
 import logging
 import random
 import secrets
-from typing import Any, Awaitable, Dict, List, Mapping, Optional, Set, Tuple, TypeVar
+from typing import Any, Awaitable, Dict, List, Mapping, Optional, Set, Tuple, TypeVar, Union
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -163,7 +163,7 @@ class RedisHub(Hub):
 
     async def publish(self, topic: str, message: Mapping[str, Any]) -> str:
         body = encode(message)
-        args = [self._channel(topic), self.history, body, int(self.history_ttl * 1000)]
+        args: List[Union[str, int]] = [self._channel(topic), self.history, body, int(self.history_ttl * 1000)]
         try:
             message_id: str = await self._call(self._scripts["PUBLISH"](keys=[self._stream(topic)], args=args))
         except HubUnavailable as exc:
@@ -332,7 +332,12 @@ class RedisHub(Hub):
             last = self.local.last(topic)
             if last is None:
                 continue
-            entries = await self._call(self._redis.xrange(self._stream(topic), f"({last[0]}-{last[1]}", "+"))
+            low = f"({last[0]}-{last[1]}"
+            entries: Any = await self._call(self._redis.xrange(self._stream(topic), low, "+", count=self.history))
+            if len(entries) >= self.history:
+                logger.warning("hub: %r got %d+ messages in the outage; subscribers get the last ones", topic, self.history)
+                entries = await self._call(self._redis.xrevrange(self._stream(topic), "+", low, count=self.history))
+                entries.reverse()
             for entry_id, fields in entries:
                 key = id_key(entry_id)
                 if key is not None:
