@@ -55,6 +55,10 @@ def hub_from_url(url: Optional[str], **options: Any) -> Hub:
     raise ValueError(f"unknown hub URL {url!r}: expected redis://HOST:PORT or memory://")
 
 
+def __dir__() -> "list[str]":
+    return sorted(set(globals()) | {"RedisHub"})
+
+
 def __getattr__(name: str) -> Any:
     if name == "RedisHub":
         from .redis import RedisHub
