@@ -305,6 +305,8 @@ class ChatServer:
         who.room = None
         self.hub.unsubscribe("room:" + room, ws)
         self.rooms.leave(room, ws)
+        if name in self.rooms.people.get(room, {}).values():
+            return  # the same client again on another connection here (a reconnect): still present
         try:
             await self.hub.release(room, name, who.owner)
         except HubUnavailable:
