@@ -289,13 +289,18 @@ class ChatServer:
             joined = {"type": "joined", "room": room, "name": name, "members": members, "history": history}
             broadcast([ws], encode(joined))
 
-        await self.hub.subscribe("room:" + room, ws, after=_optional_id(request.get("after")), recent=RECENT, greet=greet)
-        inbox = "user:" + name
-        if who.inbox != inbox:
-            if who.inbox is not None:
-                self.hub.unsubscribe(who.inbox, ws)
-            who.inbox = inbox
-            await self.hub.subscribe(inbox, ws, after=_optional_id(request.get("inbox_after")), recent=RECENT)
+        try:
+            after = _optional_id(request.get("after"))
+            await self.hub.subscribe("room:" + room, ws, after=after, recent=RECENT, greet=greet)
+            inbox = "user:" + name
+            if who.inbox != inbox:
+                if who.inbox is not None:
+                    self.hub.unsubscribe(who.inbox, ws)
+                who.inbox = inbox
+                await self.hub.subscribe(inbox, ws, after=_optional_id(request.get("inbox_after")), recent=RECENT)
+        except HubUnavailable:
+            await self._leave(ws, who)  # not half in: the page joins again
+            raise
         return None
 
     async def _leave(self, ws: WebSocket, who: _Person) -> None:
