@@ -238,3 +238,38 @@ def test_workers_share_one_port_and_stop_with_1001(chats):
 
     run(main(), timeout=60)
     assert chat.stop() == 0
+
+
+def test_a_redis_outage_keeps_the_chat_up_and_it_recovers(chats, redis_server: RedisProcess):  # noqa: F811
+    chat = chats()
+
+    async def main():
+        alice, _ = await join(chat.port, "o", "alice")
+        bob, _ = await join(chat.port, "o", "bob")
+        await alice.send(json.dumps({"type": "message", "text": "before"}))
+        assert (await next_event(bob, "message"))["text"] == "before"
+
+        redis_server.stop()
+        await alice.send(json.dumps({"type": "message", "text": "during"}))
+        local = await next_event(bob, "message")  # this process's members still get it, without an id
+        assert local["text"] == "during" and "id" not in local
+        assert "this server only" in (await next_event(alice, "error"))["message"]
+
+        redis_server.start()
+        for attempt in range(100):  # the hub reconnects with backoff (up to 5 s)
+            await alice.send(json.dumps({"type": "message", "text": f"after {attempt}"}))
+            event = await next_event(alice)
+            if event["type"] == "message" and "id" in event:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise AssertionError("the hub did not come back")
+        while True:
+            event = await next_event(bob, "message")
+            if event["text"] == f"after {attempt}":
+                assert "id" in event
+                break
+        for ws in (alice, bob):
+            await ws.close()
+
+    run(main(), timeout=90)
