@@ -175,3 +175,11 @@ def test_sigterm_closes_every_connection_with_1001():
             proc.wait(10)
         proc.stdout.close()
         proc.stderr.close()
+
+
+def test_workers_need_redis():
+    env = dict(os.environ, PYTHONPATH=IMPORT_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run(
+        [sys.executable, "-m", "wsframe", "chat", "--workers", "2"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 2 and "--redis" in done.stderr

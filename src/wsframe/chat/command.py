@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import os
 import signal
+import socket
 import sys
 from typing import Optional
 
@@ -87,6 +88,9 @@ def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; the exit code."""
     if args.workers < 1:
         print("wsframe chat: --workers must be >= 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and not hasattr(socket, "SO_REUSEPORT"):
+        print("wsframe chat: --workers needs SO_REUSEPORT, which this platform lacks", file=sys.stderr)
         return 2
     if args.workers > 1 and args.redis is None:
         print("wsframe chat: --workers N needs --redis URL (workers share rooms through Redis)", file=sys.stderr)

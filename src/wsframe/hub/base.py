@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable, List, Mapping, NamedTuple, Optional
 
+from ..aio.broadcast import broadcast
 from ..aio.connection import WebSocket
 from .ids import IdKey, id_key
 from .local import LocalTopics
@@ -179,8 +180,6 @@ class Hub:
 
     @staticmethod
     def _greet(ws: WebSocket, topic: str, after: Optional[str], replay: Replay) -> None:
-        from ..aio.broadcast import broadcast
-
         if replay.gap:
             broadcast([ws], encode({"type": "gap", "topic": topic, "after": after, "first": replay.first}))
         for text in replay.messages:
