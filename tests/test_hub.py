@@ -43,6 +43,9 @@ class Subscribers:
 
     async def handler(self, ws: Any) -> None:
         request = json.loads(await ws.recv())
+        if request.get("flap"):  # the last subscriber here leaves and one comes back at once
+            await self.hub.subscribe(request["topic"], ws)
+            self.hub.unsubscribe(request["topic"], ws)
         await self.hub.subscribe(request["topic"], ws, after=request.get("after"), recent=request.get("recent", 0))
         await ws.send(json.dumps({"type": "ready"}))
         try:
@@ -52,9 +55,9 @@ class Subscribers:
             self.hub.unsubscribe(request["topic"], ws)
 
 
-async def listener(port: int, topic: str, after: Optional[str] = None, recent: int = 0) -> Any:
+async def listener(port: int, topic: str, after: Optional[str] = None, recent: int = 0, flap: bool = False) -> Any:
     ws = await connect(f"ws://127.0.0.1:{port}/")
-    await ws.send(json.dumps({"topic": topic, "after": after, "recent": recent}))
+    await ws.send(json.dumps({"topic": topic, "after": after, "recent": recent, "flap": flap}))
     return ws
 
 
@@ -120,6 +123,20 @@ def test_publish_reaches_every_subscriber_in_order(make_hub: HubFactory):
             assert await received(other, 1) == [{"type": "notice"}]  # only its own topic, no id
             for ws in (a, b, other):
                 await ws.close()
+
+    run(main())
+
+
+def test_leaving_and_coming_back_at_once_keeps_live_delivery(make_hub: HubFactory):
+    async def main():
+        hub = make_hub()
+        async with hosted(hub) as port:
+            ws = await listener(port, "flap", flap=True)
+            await ready(ws)
+            await asyncio.sleep(0.2)  # an UNSUBSCRIBE sent after the SUBSCRIBE would have landed
+            await hub.publish("flap", {"n": 1})
+            assert [m["n"] for m in await received(ws, 1)] == [1]
+            await ws.close()
 
     run(main())
 

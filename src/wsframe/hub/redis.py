@@ -100,6 +100,7 @@ class RedisHub(Hub):
         self._confirm: Dict[str, "asyncio.Future[None]"] = {}
         self._claims: Dict[Tuple[str, str], str] = {}  # (room, name) -> owner, held by this process
         self._tasks: List["asyncio.Task[None]"] = []
+        self._leaving: Dict[str, "asyncio.Task[None]"] = {}  # channel -> its UNSUBSCRIBE under way
         self._started = False
         self._token = secrets.token_hex(6)  # this process, in signal nonces
         self._nonce = 0
@@ -132,6 +133,9 @@ class RedisHub(Hub):
         return self
 
     async def close(self) -> None:
+        """Stop the reader and the heartbeat, give this process's names back, disconnect."""
+        for task in list(self._leaving.values()):
+            task.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -223,6 +227,9 @@ class RedisHub(Hub):
 
     async def _listen(self, topic: str) -> None:
         channel = self._channel(topic)
+        leaving = self._leaving.get(channel)
+        if leaving is not None:  # an UNSUBSCRIBE on its way: after it, not before
+            await asyncio.shield(leaving)
         if channel in self._subscribed:
             return
         if not self._up and self._up_event is not None:
@@ -232,7 +239,11 @@ class RedisHub(Hub):
         waiter = self._confirm.get(channel)
         if waiter is None:
             waiter = self._confirm[channel] = asyncio.get_running_loop().create_future()
-            await self._call(self._pubsub.subscribe(channel))
+            try:
+                await self._call(self._pubsub.subscribe(channel))
+            except HubUnavailable:
+                self._confirm.pop(channel, None)
+                raise
         await self._call(asyncio.shield(waiter))
 
     def _unlisten(self, topic: str) -> None:
@@ -243,14 +254,15 @@ class RedisHub(Hub):
             loop = asyncio.get_running_loop()
         except RuntimeError:  # torn down with its loop: nothing to tell Redis
             return
-        if pubsub is not None and self._up:
-            task = loop.create_task(self._quietly(pubsub.unsubscribe(channel)))
-            self._tasks.append(task)
-            task.add_done_callback(self._forget_task)
+        if pubsub is not None and self._up and channel not in self._leaving:
+            task = loop.create_task(self._unsubscribe(topic, pubsub))
+            self._leaving[channel] = task
+            task.add_done_callback(lambda _: self._leaving.pop(channel, None))
 
-    def _forget_task(self, task: "asyncio.Task[None]") -> None:
-        if task in self._tasks:
-            self._tasks.remove(task)
+    async def _unsubscribe(self, topic: str, pubsub: Any) -> None:
+        """UNSUBSCRIBE, unless somebody here subscribed to the topic again meanwhile."""
+        if self.local.count(topic) == 0:
+            await self._quietly(pubsub.unsubscribe(self._channel(topic)))
 
     async def _quietly(self, call: Awaitable[Any]) -> None:
         try:
