@@ -394,6 +394,9 @@ class RedisHub(Hub):
         for room in rooms:
             await self._scripts["PRUNE"](keys=self._room_keys(room), client=pipe)
         results = await self._call(pipe.execute())
+        for ((room, name), _), held in zip(claims, results):
+            if not held:  # expired in an outage and taken by another client meanwhile
+                logger.warning("hub: %r in %r is held by another client now", name, room)
         for room, gone in zip(rooms, results[len(claims) :]):
             if gone and self.on_expired is not None:
                 self.on_expired(room, list(gone))
