@@ -131,6 +131,7 @@ wsframe_public_modules = [
     "wsframe.aio.options",
     "wsframe.aio.messages",
     "wsframe.aio",
+    "wsframe.hub",
     "wsframe.sync",
     "wsframe.compat",
     "wsframe",

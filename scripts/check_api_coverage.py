@@ -43,6 +43,7 @@ REQUIRED_MODULES = (
     "wsframe.aio",
     "wsframe.aio.options",
     "wsframe.aio.messages",
+    "wsframe.hub",
     "wsframe.sync",
     "wsframe.compat",
 )

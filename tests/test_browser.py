@@ -1,6 +1,8 @@
 """A real browser against the chat demo: headless Chromium opens the page,
 sends a message a Python client sees, sees the Python client's message, and
-rejoins its room after the server restarts.
+rejoins its room after the server restarts; then direct messages both ways,
+a pushed notice, and a dropped connection that gets the message sent
+meanwhile exactly once.
 
 Chromium is driven over the DevTools protocol, itself a WebSocket, with our
 own client (wsframe.aio.connect). When Chromium is missing, a session fixture
@@ -11,6 +13,7 @@ is impossible or Chromium will not start, the test is skipped with the reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -20,7 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, AsyncIterator, Dict, Iterator, Optional, Tuple
 
 import pytest
 from aio_support import run
@@ -195,59 +198,128 @@ async def next_message(ws) -> dict:
             return event
 
 
+@contextlib.asynccontextmanager
+async def open_page(chromium: str, url: str, room: str) -> AsyncIterator[Tuple[DevTools, str]]:
+    """A new Chromium tab on ``url`` that has joined ``room``: (devtools, session); closed after."""
+    devtools = DevTools(await connect(chromium, max_size=64 << 20, ping_interval=None))
+    target = None
+    try:
+        target = (await devtools.call("Target.createTarget", {"url": url}))["targetId"]
+        session = (await devtools.call("Target.attachToTarget", {"targetId": target, "flatten": True}))["sessionId"]
+        await devtools.wait_for(session, f"window.chat && window.chat.room === '{room}'", "joined the room")
+        yield devtools, session
+    finally:
+        if target is not None:
+            try:
+                await devtools.call("Target.closeTarget", {"targetId": target})
+            except Exception:
+                pass
+        await devtools.close()
+
+
+async def python_joins(port: int, room: str, name: str, devtools: DevTools, session: str) -> Any:
+    """A Python client joins ``room``; returns once the page lists it."""
+    ws = await connect(f"ws://127.0.0.1:{port}/ws")
+    await ws.send(json.dumps({"type": "join", "room": room, "name": name}))
+    await devtools.wait_for(session, f"chat.members.includes('{name}')", f"saw {name} join")
+    return ws
+
+
 def test_chat_page_in_chromium(chromium: str) -> None:
     async def main():
         chat = ChatServer()
         server = await chat.serve(port=0)
         port = server.port
-        devtools = DevTools(await connect(chromium, max_size=64 << 20, ping_interval=None))
-        target = None
+        page_url = f"http://127.0.0.1:{port}/?name=chromium&room=browsertest"
         try:
-            page_url = f"http://127.0.0.1:{port}/?name=chromium&room=browsertest"
-            target = (await devtools.call("Target.createTarget", {"url": page_url}))["targetId"]
-            session = (await devtools.call("Target.attachToTarget", {"targetId": target, "flatten": True}))["sessionId"]
-            await devtools.wait_for(session, "window.chat && window.chat.room === 'browsertest'", "joined the room")
+            async with open_page(chromium, page_url, "browsertest") as (devtools, session):
+                # A Python client in the same room.
+                ws = await python_joins(port, "browsertest", "python", devtools, session)
 
-            # A Python client in the same room.
-            ws = await connect(f"ws://127.0.0.1:{port}/ws")
-            await ws.send(json.dumps({"type": "join", "room": "browsertest", "name": "python"}))
-            await devtools.wait_for(session, "chat.members.includes('python')", "saw python join")
+                # Browser -> Python.
+                assert await devtools.evaluate(session, "chat.send('hello from chromium ✓')")
+                event = await asyncio.wait_for(next_message(ws), 20)
+                assert (event["name"], event["text"]) == ("chromium", "hello from chromium ✓")
 
-            # Browser -> Python.
-            assert await devtools.evaluate(session, "chat.send('hello from chromium ✓')")
-            event = await asyncio.wait_for(next_message(ws), 20)
-            assert (event["name"], event["text"]) == ("chromium", "hello from chromium ✓")
+                # Python -> browser, in the page state and on screen.
+                await ws.send(json.dumps({"type": "message", "text": "hello from python"}))
+                await devtools.wait_for(
+                    session,
+                    "chat.messages.some(m => m.type === 'message' && m.name === 'python' && m.text === 'hello from python')",
+                    "python's message in chat.messages",
+                )
+                assert "hello from python" in await devtools.evaluate(session, "document.getElementById('log').textContent")
+                await ws.close()
 
-            # Python -> browser, in the page state and on screen.
-            await ws.send(json.dumps({"type": "message", "text": "hello from python"}))
-            await devtools.wait_for(
-                session,
-                "chat.messages.some(m => m.type === 'message' && m.name === 'python' && m.text === 'hello from python')",
-                "python's message in chat.messages",
-            )
-            assert "hello from python" in await devtools.evaluate(session, "document.getElementById('log').textContent")
-            await ws.close()
-
-            # The server restarts on the same port: the page reconnects and rejoins.
+                # The server restarts on the same port: the page reconnects and rejoins.
+                server.close()
+                await server.wait_closed()
+                await devtools.wait_for(session, "!chat.connected", "noticed the server went away")
+                server = await ChatServer().serve(port=port)
+                await devtools.wait_for(session, "chat.connected && chat.room === 'browsertest'", "rejoined after restart")
+                ws = await python_joins(port, "browsertest", "python2", devtools, session)
+                assert await devtools.evaluate(session, "chat.send('back again')")
+                event = await asyncio.wait_for(next_message(ws), 20)
+                assert (event["name"], event["text"]) == ("chromium", "back again")
+                await ws.close()
+        finally:
             server.close()
             await server.wait_closed()
-            await devtools.wait_for(session, "!chat.connected", "noticed the server went away")
-            server = await ChatServer().serve(port=port)
-            await devtools.wait_for(session, "chat.connected && chat.room === 'browsertest'", "rejoined after restart")
-            ws = await connect(f"ws://127.0.0.1:{port}/ws")
-            await ws.send(json.dumps({"type": "join", "room": "browsertest", "name": "python2"}))
-            await devtools.wait_for(session, "chat.members.includes('python2')", "saw python2 join")
-            assert await devtools.evaluate(session, "chat.send('back again')")
-            event = await asyncio.wait_for(next_message(ws), 20)
-            assert (event["name"], event["text"]) == ("chromium", "back again")
-            await ws.close()
+
+    run(main(), timeout=120)
+
+
+async def post_push(port: int, user: str, text: str, token: str) -> int:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    body = json.dumps({"user": user, "text": text}).encode()
+    head = f"POST /push HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+    writer.write(head.encode() + body)
+    answer = await asyncio.wait_for(reader.read(), 20)
+    writer.close()
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_chat_page_direct_messages_push_and_resume(chromium: str) -> None:
+    """The page's seeds features: a direct message both ways, a pushed notice,
+    and a reconnect that gets the message sent meanwhile exactly once."""
+
+    async def main():
+        server = await ChatServer(push_token="tok").serve(port=0)
+        port = server.port
+        page_url = f"http://127.0.0.1:{port}/?name=page&room=seeds"
+        try:
+            async with open_page(chromium, page_url, "seeds") as (devtools, session):
+                ws = await python_joins(port, "seeds", "py", devtools, session)
+
+                await ws.send(json.dumps({"type": "direct", "to": "page", "text": "just for you"}))
+                await devtools.wait_for(
+                    session, "chat.messages.some(m => m.type === 'direct' && m.from === 'py')", "the direct message"
+                )
+                assert await devtools.evaluate(session, "chat.direct('py', 'back to you')")
+                while True:
+                    event = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                    if event["type"] == "direct" and event["from"] == "page":
+                        assert event["text"] == "back to you"
+                        break
+
+                assert await post_push(port, "page", "pushed to the page", "tok") == 202
+                await devtools.wait_for(session, "document.getElementById('log').textContent.includes('pushed to the page')", "push")
+
+                await ws.send(json.dumps({"type": "message", "text": "before the drop"}))
+                await devtools.wait_for(
+                    session, "document.getElementById('log').textContent.includes('before the drop')", "a message"
+                )
+                await devtools.evaluate(session, "chat.socket.close(), true")
+                await devtools.wait_for(session, "!chat.connected", "the page noticed the drop")
+                await ws.send(json.dumps({"type": "message", "text": "while it was away"}))
+                await devtools.wait_for(session, "chat.connected && chat.room === 'seeds'", "rejoined")
+                await devtools.wait_for(
+                    session, "document.getElementById('log').textContent.includes('while it was away')", "the missed message"
+                )
+                log = await devtools.evaluate(session, "document.getElementById('log').textContent")
+                assert log.count("while it was away") == 1 and log.count("before the drop") == 1
+                await ws.close()
         finally:
-            if target is not None:
-                try:
-                    await devtools.call("Target.closeTarget", {"targetId": target})
-                except Exception:
-                    pass
-            await devtools.close()
             server.close()
             await server.wait_closed()
 

@@ -341,6 +341,13 @@ class Connection:
         return self._request
 
     @property
+    def received_after_head(self) -> bytes:
+        """(server) The bytes that followed the request head while the request
+        waits for an answer: the start of a request body (a plain HTTP POST
+        answered with :meth:`respond`). Empty once answered."""
+        return bytes(self._pending) if self._pending is not None and self._is_server else b""
+
+    @property
     def response(self) -> Optional[Response]:
         """The handshake response: the server's on a client, ours on a server
         once it is queued (the 101 or the HTTP answer)."""

@@ -117,6 +117,44 @@ class ServerConnection(WebSocket):
             self._open_timer.cancel()
             self._open_timer = None
 
+    async def request_body(self, limit: int = 8192, timeout: float = 10.0) -> bytes:
+        """(inside ``process_request``) The body of a plain HTTP request, as
+        announced by its ``Content-Length``, so a hook can answer a small POST
+        (the chat's ``/push``) on the WebSocket port.
+
+        Raises:
+            ValueError: no valid ``Content-Length``, or more than ``limit``
+                bytes (at most the connection's ``max_head_size``).
+            asyncio.TimeoutError: the body did not arrive within ``timeout`` s.
+        """
+        request = self._conn.request
+        declared = None if request is None else request.headers.get("Content-Length")
+        if declared is None or not declared.strip().isdigit():
+            raise ValueError("a request body needs a Content-Length")
+        length = int(declared)
+        if length > limit:
+            raise ValueError(f"request body over {limit} bytes")
+        loop = self._loop
+        deadline = loop.time() + timeout
+        while len(self._conn.received_after_head) < length:
+            if self._transport is None:
+                raise ConnectionResetError("the connection closed before its request body")
+            waiter: "asyncio.Future[None]" = loop.create_future()
+            read = type(self).buffer_updated
+
+            def woken(nbytes: int, waiter: "asyncio.Future[None]" = waiter) -> None:
+                read(self, nbytes)
+                if not waiter.done():
+                    waiter.set_result(None)
+
+            # Only while a body is awaited: the class's buffer_updated stays the hot path.
+            self.buffer_updated = woken  # type: ignore[method-assign]
+            try:
+                await asyncio.wait_for(waiter, max(0.0, deadline - loop.time()))
+            finally:
+                del self.buffer_updated
+        return self._conn.received_after_head[:length]
+
     def _on_request(self, event: ev.HandshakeRequest) -> None:
         """The request head is in: ``process_request``, then the answer."""
         hook = self._server._process_request
