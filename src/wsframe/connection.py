@@ -43,11 +43,20 @@ from .handshake.http11 import (
     validate_header,
 )
 
-__all__ = ["Connection", "State", "InvalidState", "MAX_QUEUED_PONGS", "DEFAULT_MAX_QUEUE_BYTES", "MESSAGE_OVERHEAD"]
+__all__ = [
+    "Connection",
+    "State",
+    "InvalidState",
+    "MAX_QUEUED_PONGS",
+    "DEFAULT_MAX_QUEUE_BYTES",
+    "MESSAGE_OVERHEAD",
+    "LARGE_PAYLOAD",
+]
 
 Buffer = Union[bytes, bytearray, memoryview]
 
 _encode_frame = _codec.encode_frame
+_encode_frame_header = _codec.encode_frame_header
 _encode_close_payload = _codec.encode_close_payload
 _decode_close_payload = _codec.decode_close_payload
 _validate_utf8 = _codec.validate_utf8
@@ -64,6 +73,13 @@ MESSAGE_OVERHEAD = 80
 #: Input is handed to the parser in slices of this size when the budget is
 #: in force, so one big read never turns into more messages than it allows.
 RECEIVE_SLICE = 64 * 1024
+#: An unmasked ``bytes`` payload of at least this many bytes (a server's
+#: message, or a compressed one) is queued as its own chunk behind a
+#: separate header instead of being copied into one frame object:
+#: :meth:`Connection.data_to_send_buffers` hands it to the host as the very
+#: object it is, for ``transport.writelines`` (writev). Below it, copying
+#: into one frame is cheaper than a second buffer (docs/aio.md, "Large sends").
+LARGE_PAYLOAD = 64 * 1024
 
 # Plain ints for the dispatch in _process (the parser hands out Opcode members,
 # which compare equal to them).
@@ -476,6 +492,9 @@ class Connection:
     def data_to_send(self) -> bytes:
         """Everything queued for the transport, as one bytes (b"" when idle).
 
+        A large payload queued without a copy (``LARGE_PAYLOAD``) is joined
+        here like any other chunk; :meth:`data_to_send_buffers` keeps it apart.
+
         Output is held until the host takes it: call this after every
         :meth:`receive_data` and send. What waits is what the application
         sent plus our answers (close, pongs); past MAX_QUEUED_PONGS undrained
@@ -493,10 +512,43 @@ class Connection:
         return out[0] if len(out) == 1 else b"".join(out)
 
     def data_to_send_list(self) -> List[bytes]:
-        """Everything queued, as a list of chunks for a writev-style transport."""
+        """Everything queued, as a list of chunks (one per frame, a large
+        payload apart from its header), for a writev-style transport."""
+        return self._take_output()
+
+    def data_to_send_buffers(self) -> List[bytes]:
+        """Everything queued, as few buffers as possible without copying a
+        large payload: small chunks joined, each payload of at least
+        ``LARGE_PAYLOAD`` bytes the caller's own object. ``[]`` when idle.
+
+        Hand the list to ``transport.writelines`` (or ``socket.sendmsg``);
+        the bytes are those of :meth:`data_to_send`.
+        """
+        out = self._take_output()
+        if len(out) <= 1:
+            return out  # the common case: one frame (or none)
+        buffers: List[bytes] = []
+        small: List[bytes] = []
+        for chunk in out:
+            if len(chunk) < LARGE_PAYLOAD:
+                small.append(chunk)
+                continue
+            if small:
+                buffers.append(small[0] if len(small) == 1 else b"".join(small))
+                small = []
+            buffers.append(chunk)
+        if small:
+            buffers.append(small[0] if len(small) == 1 else b"".join(small))
+        return buffers
+
+    def _take_output(self) -> List[bytes]:
+        """Hand the queued chunks over (releasing a held failure's close
+        frame first when every message is delivered)."""
         if self._failure is not None and self._delivered_all():
             self._release_failure()
         out = self._out
+        if not out:
+            return []
         self._out = []
         self._pongs_queued = 0
         return out
@@ -644,7 +696,11 @@ class Connection:
         """
         if self._plain and fragment_size is None and type(data) is str:
             # The fast path: one frame, one allocation, no extension.
-            self._out.append(_encode_frame(_TEXT, data.encode("utf-8"), mask=self._mask))
+            encoded = data.encode("utf-8")
+            if len(encoded) < LARGE_PAYLOAD or self._mask:
+                self._out.append(_encode_frame(_TEXT, encoded, mask=self._mask))
+            else:
+                self._out += (_encode_frame_header(_TEXT, len(encoded)), encoded)
             return
         if isinstance(data, str):
             payload = data.encode("utf-8")
@@ -657,7 +713,11 @@ class Connection:
     def send_binary(self, data: Buffer, fragment_size: Optional[int] = None) -> None:
         """Queue a binary message, optionally split into frames of ``fragment_size``."""
         if self._plain and fragment_size is None and type(data) is bytes:
-            self._out.append(_encode_frame(_BINARY, data, mask=self._mask))
+            if len(data) < LARGE_PAYLOAD or self._mask:
+                self._out.append(_encode_frame(_BINARY, data, mask=self._mask))
+            else:
+                # No copy: the caller's bytes (immutable) go out as they are.
+                self._out += (_encode_frame_header(_BINARY, len(data)), data)
             return
         self._send_message(Opcode.BINARY, data, fragment_size)
 
@@ -784,7 +844,10 @@ class Connection:
             data, rsv1 = self._extension.encode_message(opcode, bytes(data))
         mask = self._mask
         if fragment_size is None or len(data) <= fragment_size:
-            self._out.append(_encode_frame(opcode, data, rsv1=rsv1, mask=mask))
+            if mask is None and type(data) is bytes and len(data) >= LARGE_PAYLOAD:
+                self._out += (_encode_frame_header(opcode, len(data), rsv1=rsv1), data)
+            else:
+                self._out.append(_encode_frame(opcode, data, rsv1=rsv1, mask=mask))
             return
         # RFC 6455 section 5.4: first frame has the opcode (and RSV1 of a
         # compressed message), the rest are continuations, the last has FIN.

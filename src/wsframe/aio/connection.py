@@ -15,6 +15,7 @@ from typing import Any, AsyncIterable, AsyncIterator, Iterable, Optional, Union,
 from ..connection import InvalidState, State
 from ..handshake.http11 import Headers, Request
 from .exceptions import ConnectionClosedOK
+from .output import write_buffers
 from .protocol import WebSocketProtocol
 
 __all__ = ["WebSocket"]
@@ -114,7 +115,11 @@ class WebSocket(WebSocketProtocol):
         ):
             # Latency path: the application has caught up with its input,
             # nothing else waits: write what the connection framed, now.
-            transport.write(conn.data_to_send())
+            buffers = conn.data_to_send_buffers()
+            if len(buffers) == 1:
+                transport.write(buffers[0])
+            else:
+                write_buffers(transport, buffers)
             return
         self._queued(len(message))
         if self._write_paused:

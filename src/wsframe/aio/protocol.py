@@ -30,6 +30,7 @@ from ..connection import Connection, State
 from .exceptions import ConnectionClosed
 from .messages import MessageQueue
 from .options import Options
+from .output import write_buffers
 
 __all__ = ["WebSocketProtocol", "logger"]
 
@@ -245,21 +246,8 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             cls = type(event)
             if cls is _TextMessage or cls is _BinaryMessage:
                 queue.append(event.data)  # type: ignore[attr-defined]
-            elif isinstance(event, ev.Pong):
-                self._on_pong(event.data)
-            elif isinstance(event, ev.Closed):
-                self._on_closed(event)
-            elif isinstance(event, ev.HandshakeRequest):
-                self._on_request(event)
-            elif cls is ev.HandshakeAccepted:
-                self._on_open()
-            elif isinstance(event, ev.HandshakeRejected):
-                self._on_rejected(event)
-            elif cls is ev.ProtocolViolation and conn.failure_pending:
-                self._failing = True
-                self._start_fail_timer()
-            # Ping (the connection queued the pong) and CloseReceived need
-            # nothing here: Closed follows.
+            else:
+                self._handle_event(event)
         if len(queue) > before:
             queue.wake()  # one wake-up for the whole batch
         if (
@@ -272,6 +260,29 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             self._reading_paused = True
             if self._transport is not None:
                 self._transport.pause_reading()
+
+    def _handle_event(self, event: ev.Event) -> None:
+        """Every event but a message (rare, so one call each is fine)."""
+        cls = type(event)
+        if cls is ev.Pong:
+            self._on_pong(cast(ev.Pong, event).data)
+        elif cls is ev.Ping:
+            self._on_ping(cast(ev.Ping, event).data)
+        elif isinstance(event, ev.Closed):
+            self._on_closed(event)
+        elif isinstance(event, ev.HandshakeRequest):
+            self._on_request(event)
+        elif cls is ev.HandshakeAccepted:
+            self._on_open()
+        elif isinstance(event, ev.HandshakeRejected):
+            self._on_rejected(event)
+        elif cls is ev.ProtocolViolation and self._conn.failure_pending:
+            self._failing = True
+            self._start_fail_timer()
+        # CloseReceived needs nothing here: Closed follows.
+
+    def _on_ping(self, data: bytes) -> None:
+        """A ping came (the connection queued its pong already)."""
 
     def _on_request(self, event: ev.HandshakeRequest) -> None:
         """(server) The request head arrived; the server side answers it."""
@@ -352,9 +363,9 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         conn = self._conn
         if self._write_paused and not force and conn.state is State.OPEN and not self._failing:
             return
-        data = conn.data_to_send()
-        if data and not transport.is_closing():
-            transport.write(data)
+        buffers = conn.data_to_send_buffers()
+        if buffers and not transport.is_closing():
+            write_buffers(transport, buffers)
         if self._failing and not conn.failure_pending:
             self._failing = False
             self._dispatch()  # the held close frame went out: Closed
