@@ -13,9 +13,10 @@ import asyncio
 import socket
 import ssl as _ssl
 import urllib.parse
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Generator, Optional, Tuple
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Generator, Optional, Tuple, cast
 
 from ..connection import Connection
+from .base import WebSocketBase
 from .connection import WebSocket
 from .exceptions import InvalidURI
 from .options import Options
@@ -81,7 +82,11 @@ class Connect:
         origin: Optional[str],
         options: Options,
         create_connection_kwargs: Dict[str, Any],
+        protocol: Optional[Callable[[Connection, Options], WebSocketBase]] = None,
+        track_delivery: bool = True,
     ) -> None:
+        self._protocol = protocol or ClientConnection
+        self._track_delivery = track_delivery
         self._uri = uri
         self._ssl = ssl
         self._origin = origin
@@ -90,7 +95,12 @@ class Connect:
         self._ws: Optional[ClientConnection] = None
 
     async def _open(self) -> ClientConnection:
+        return cast(ClientConnection, await self._open_protocol())
+
+    async def _open_protocol(self) -> WebSocketBase:
+        """TCP (and TLS), the handshake; the protocol object once OPEN."""
         options = self._options
+        protocol = self._protocol
         secure, host, port, target, host_header = parse_uri(self._uri)
         ssl_context = self._ssl
         if ssl_context is not None and not secure:
@@ -103,12 +113,12 @@ class Connect:
             target=target,
             origin=self._origin,
             extension_factories=options.client_extensions(),
-            **options.connection_kwargs(),
+            **{**options.connection_kwargs(), "track_delivery": self._track_delivery},
         )
         loop = asyncio.get_running_loop()
         transport = None
 
-        async def open_connection() -> ClientConnection:
+        async def open_connection() -> WebSocketBase:
             nonlocal transport
             kwargs = dict(self._kwargs)
             if ssl_context is not None:
@@ -117,13 +127,13 @@ class Connect:
             unix_path = kwargs.pop("unix_path", None)
             if unix_path is not None:
                 transport, ws = await loop.create_unix_connection(
-                    lambda: ClientConnection(conn, options), unix_path, **kwargs
+                    lambda: protocol(conn, options), unix_path, **kwargs
                 )
             elif kwargs.get("sock") is not None:
-                transport, ws = await loop.create_connection(lambda: ClientConnection(conn, options), **kwargs)
+                transport, ws = await loop.create_connection(lambda: protocol(conn, options), **kwargs)
             else:
                 transport, ws = await loop.create_connection(
-                    lambda: ClientConnection(conn, options), host, port, **kwargs
+                    lambda: protocol(conn, options), host, port, **kwargs
                 )
             await ws._opened  # HandshakeAccepted, or the handshake error
             return ws
@@ -191,6 +201,19 @@ def connect(
         asyncio.TimeoutError: ``open_timeout`` ran out.
         OSError: the TCP connection failed.
     """
+    return Connect(
+        uri,
+        ssl=ssl,
+        origin=origin,
+        options=Options(**options),
+        create_connection_kwargs=create_connection_kwargs(server_hostname, sock, local_addr),
+    )
+
+
+def create_connection_kwargs(
+    server_hostname: Optional[str], sock: Optional[socket.socket], local_addr: Optional[Tuple[str, int]]
+) -> Dict[str, Any]:
+    """The ``loop.create_connection`` arguments given (the loop's defaults otherwise)."""
     kwargs: Dict[str, Any] = {}
     if server_hostname is not None:
         kwargs["server_hostname"] = server_hostname
@@ -198,7 +221,7 @@ def connect(
         kwargs["sock"] = sock
     if local_addr is not None:
         kwargs["local_addr"] = local_addr
-    return Connect(uri, ssl=ssl, origin=origin, options=Options(**options), create_connection_kwargs=kwargs)
+    return kwargs
 
 
 def unix_connect(

@@ -64,6 +64,11 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         options: the validated options (flow control, timers).
     """
 
+    #: Whether the application takes messages later than they are decoded
+    #: (a queue: ``Connection(track_delivery=True)``, the coroutine API) or
+    #: at once (callbacks: each ``events()`` batch is delivered when handed out).
+    _track_delivery = True
+
     def __init__(self, conn: Connection, options: Options) -> None:
         self._loop = asyncio.get_running_loop()
         self._conn = conn
