@@ -101,6 +101,10 @@ class ListenerConnection(WebSocketBase):
         self._on_close_cb: Optional[Callable[[Any, int, str], Any]] = None
         self._on_drain_cb: Optional[Callable[[Any], Any]] = None
         self._close_notified = False
+        # While a read of several messages is delivered, replies wait in the
+        # connection (_deferring) and go out in one write after the batch.
+        self._deferring = False
+        self._deferred = False
 
     # ---- delivery --------------------------------------------------------------
 
@@ -120,6 +124,7 @@ class ListenerConnection(WebSocketBase):
             if not events:
                 return
             on_message = self._on_message
+            self._deferring = len(events) > 1
             for event in events:
                 cls = type(event)
                 if cls is _TextMessage or cls is _BinaryMessage:
@@ -132,8 +137,21 @@ class ListenerConnection(WebSocketBase):
                 else:
                     self._handle_event(event)
                     on_message = self._on_message
+            self._deferring = False
+            if self._deferred:
+                self._write_deferred()
             if self._reading_paused or not conn.receiving_paused or conn.state is not State.OPEN:
                 return
+
+    def _write_deferred(self) -> None:
+        """The replies sent while a batch was delivered: one write (unless a
+        protocol error's close frame is held: then buffer_updated's flush
+        writes them before it)."""
+        transport = self._transport
+        if self._failing or transport is None or transport.is_closing():
+            return
+        self._deferred = False
+        write_buffers(transport, self._conn.data_to_send_buffers())
 
     def _on_open(self) -> None:
         super()._on_open()
@@ -203,7 +221,11 @@ class ListenerConnection(WebSocketBase):
         """Send one message: text for ``str``, binary for bytes-like objects.
 
         Written to the transport at once (asyncio sends it right away when
-        its buffer is empty); never waits. Over ``write_limit`` the data
+        its buffer is empty), except from ``on_message`` while further
+        messages of the same read wait for delivery: then the replies of
+        that read go out in one write right after its last message (one
+        system call instead of one per message for a pipelining peer).
+        Never waits. Over ``write_limit`` the data
         still goes into the transport's buffer: watch
         :attr:`write_buffer_size` and ``on_drain`` to stop and go on. A
         ``bytes`` payload of at least ``LARGE_PAYLOAD`` bytes is handed to
@@ -224,8 +246,11 @@ class ListenerConnection(WebSocketBase):
         except InvalidState:
             raise self._closed_exception() from None
         transport = self._transport
-        if self._failing or transport is None:
-            return  # written after this read's batch, before the held close frame
+        if self._deferring or self._failing or transport is None:
+            # More messages of this read are being delivered: the replies
+            # go out together after the last one (and before a held close frame).
+            self._deferred = True
+            return
         buffers = conn.data_to_send_buffers()
         if len(buffers) == 1:
             transport.write(buffers[0])
