@@ -160,11 +160,17 @@ class Connection:
             :meth:`fail_now`. Input is ignored meanwhile; the state stays
             OPEN until the close frame is queued, so nothing is sent after
             CLOSED.
+        bare_messages: :meth:`events` hands out each message as the ``str``
+            (text) or ``bytes`` (binary) itself instead of a
+            :class:`~wsframe.events.TextMessage` or
+            :class:`~wsframe.events.BinaryMessage` around it: one object per
+            message (``wsframe.aio`` uses it); other events are unchanged.
+            Not with ``text_as_bytes``.
 
     Raises:
         ValueError: an unknown role, a client without ``host``, more than
-            one extension, a negative size limit, or an invalid header in
-            ``extra_headers``.
+            one extension, a negative size limit, an invalid header in
+            ``extra_headers``, or ``bare_messages`` with ``text_as_bytes``.
         TypeError: a size limit that is not an integer.
     """
 
@@ -195,6 +201,7 @@ class Connection:
         max_queue_messages: Optional[int] = None,
         track_delivery: bool = False,
         defer_failure: bool = False,
+        bare_messages: bool = False,
     ) -> None:
         if role not in ("server", "client"):
             raise ValueError(f"role must be 'server' or 'client', not {role!r}")
@@ -205,6 +212,8 @@ class Connection:
             raise TypeError("max_queue_bytes must be an integer")
         if max_queue_bytes < 1:
             raise ValueError("max_queue_bytes must be at least 1")
+        if bare_messages and text_as_bytes:
+            raise ValueError("bare_messages needs text as str (text_as_bytes=False): bytes mean binary")
         if max_queue_messages is not None and max_queue_messages < 1:
             raise ValueError("max_queue_messages must be at least 1 (or None)")
         self._role = role
@@ -229,6 +238,7 @@ class Connection:
         self._max_queue_messages = max_queue_messages
         self._track_delivery = track_delivery
         self._defer_failure = defer_failure
+        self._bare = bare_messages
         # One token: receive_data takes it (list.pop and append are atomic,
         # also on free-threaded CPython), so a second thread gets RuntimeError.
         self._free: List[None] = [None]
@@ -239,7 +249,7 @@ class Connection:
         self._pongs_queued = 0
         self._pong: Optional[bytes] = None
         self._pong_index = -1
-        self._events: List[ev.Event] = []
+        self._events: List[Any] = []  # events, and bare messages (bare_messages)
         # The memory budget: cost of the messages decoded and not yet
         # delivered, and what waits undecoded while it is spent.
         self._queued_bytes = 0
@@ -994,16 +1004,17 @@ class Connection:
             append = self._events.append
             text_message = ev.TextMessage
             binary_message = ev.BinaryMessage
+            bare = self._bare
             size = 0
             count = 0
             for frame in frames:
                 opcode = frame.opcode
                 if opcode == _TEXT:
                     message: Any = frame.payload.decode()
-                    append(text_message(message))
+                    append(message if bare else text_message(message))
                 elif opcode == _BINARY:
                     message = frame.payload
-                    append(binary_message(message))
+                    append(message if bare else binary_message(message))
                 else:
                     # Control frames are rare: the general path from here
                     # (every frame before this one was a data message).
@@ -1045,14 +1056,14 @@ class Connection:
                     text: Union[str, bytes] = frame.payload if self._text_as_bytes else frame.payload.decode()
                 else:
                     text = self._decoded_text(frame)
-                events.append(ev.TextMessage(text))
+                events.append(text if self._bare else ev.TextMessage(text))
                 self._queued_bytes += len(text) + MESSAGE_OVERHEAD
                 self._queued_messages += 1
             elif opcode == _BINARY:
                 payload = frame.payload
                 if extension is not None and frame.rsv1:
                     payload = extension.decode_message(Opcode.BINARY, payload, self._max_message_size)
-                events.append(ev.BinaryMessage(payload))
+                events.append(payload if self._bare else ev.BinaryMessage(payload))
                 self._queued_bytes += len(payload) + MESSAGE_OVERHEAD
                 self._queued_messages += 1
             elif opcode == _PING:
@@ -1137,7 +1148,8 @@ class Connection:
         """No message is waiting for the application (events or, with
         ``track_delivery``, the host's queue)."""
         for event in self._events:
-            if type(event) is ev.TextMessage or type(event) is ev.BinaryMessage:
+            cls = type(event)
+            if cls is ev.TextMessage or cls is ev.BinaryMessage or cls is str or cls is bytes:
                 return False
         return not (self._track_delivery and self._queued_bytes > 0)
 

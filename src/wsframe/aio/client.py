@@ -113,7 +113,8 @@ class Connect:
             target=target,
             origin=self._origin,
             extension_factories=options.client_extensions(),
-            **{**options.connection_kwargs(), "track_delivery": self._track_delivery},
+            # One object per message (the str or bytes: bare_messages).
+            **{**options.connection_kwargs(), "track_delivery": self._track_delivery, "bare_messages": True},
         )
         loop = asyncio.get_running_loop()
         transport = None

@@ -25,13 +25,15 @@ codes, pongs, the held close frame after a protocol error), and the same
 :class:`~wsframe.aio.protocol.WebSocketProtocol` does the I/O (read buffer,
 keepalive, timeouts, lingering close). Only the delivery differs: each
 message is handed to ``on_message`` when the connection hands it out, so
-the memory budget covers one read's batch (``track_delivery=False``).
+the memory budget covers one read's batch (``track_delivery=False``). Per
+message the receive path makes one Python object, the message itself
+(``Connection(bare_messages=True)``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, List, Optional, Union
 
 from .. import events as ev
 from ..connection import Connection, InvalidState, State
@@ -40,9 +42,6 @@ from .options import Options
 from .output import write_buffers
 
 __all__ = ["Listener", "ListenerConnection", "ListenerFactory"]
-
-_TextMessage = ev.TextMessage
-_BinaryMessage = ev.BinaryMessage
 
 Message = Union[str, bytes]
 
@@ -120,17 +119,17 @@ class ListenerConnection(WebSocketBase):
             # go out before the held close frame (one write after the batch).
             self._failing = True
         while True:
-            events = conn.events()
+            events: List[Any] = conn.events()  # with bare messages (str, bytes)
             if not events:
                 return
             on_message = self._on_message
             self._deferring = len(events) > 1
             for event in events:
                 cls = type(event)
-                if cls is _TextMessage or cls is _BinaryMessage:
+                if cls is str or cls is bytes:  # a message (Connection(bare_messages=True))
                     if on_message is not None:
                         try:
-                            on_message(self, event.data)  # type: ignore[attr-defined]
+                            on_message(self, event)
                         except Exception:
                             self._callback_failed("on_message")
                             on_message = None

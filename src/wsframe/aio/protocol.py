@@ -23,7 +23,7 @@ import logging
 import os
 import time
 import uuid
-from typing import Any, Dict, Optional, Tuple, cast
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 from .. import events as ev
 from ..connection import Connection, State
@@ -35,9 +35,6 @@ from .output import write_buffers
 __all__ = ["WebSocketProtocol", "logger"]
 
 logger = logging.getLogger("wsframe.aio")
-
-_TextMessage = ev.TextMessage
-_BinaryMessage = ev.BinaryMessage
 
 #: The read buffer grows (x4 per full read) up to this for peers sending big frames.
 MAX_READ_BUFFER_SIZE = 1024 * 1024
@@ -247,10 +244,11 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         conn = self._conn
         queue = self._queue
         before = len(queue)
-        for event in conn.events():
+        events: List[Any] = conn.events()  # with bare messages (str, bytes)
+        for event in events:
             cls = type(event)
-            if cls is _TextMessage or cls is _BinaryMessage:
-                queue.append(event.data)  # type: ignore[attr-defined]
+            if cls is str or cls is bytes:  # a message (Connection(bare_messages=True))
+                queue.append(event)
             else:
                 self._handle_event(event)
         if len(queue) > before:

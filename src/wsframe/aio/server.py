@@ -85,6 +85,7 @@ class ServerHandshake(WebSocketBase):
         options = server._options
         kwargs = options.connection_kwargs()
         kwargs["track_delivery"] = self._track_delivery
+        kwargs["bare_messages"] = True  # one object per message: the str or bytes
         conn = Connection(
             "server",
             auto_accept=False,  # the hooks below answer every request
