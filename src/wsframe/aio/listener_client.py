@@ -54,14 +54,17 @@ async def connect_listener(
         listener_factory: called without arguments once the handshake is
             accepted; returns the listener (see :class:`~wsframe.aio.Listener`),
             whose ``on_open`` runs before this coroutine returns.
-        uri, ssl, origin, server_hostname, sock, local_addr, **options: as
-            for :func:`~wsframe.aio.connect`.
+        uri: ``ws://host[:port]/path`` or ``wss://...``.
+        ssl, origin, server_hostname, sock, local_addr: as for
+            :func:`~wsframe.aio.connect`.
+        options: the options shared with :func:`~wsframe.aio.serve`
+            (:class:`~wsframe.aio.options.Options`), as for ``connect()``.
 
     Returns:
         The open :class:`ListenerClientConnection`.
 
     Raises:
-        the errors of :func:`~wsframe.aio.connect`.
+        InvalidURI: a bad URI; and the other errors of :func:`~wsframe.aio.connect`.
     """
 
     def protocol(conn: Connection, opts: Options) -> ListenerClientConnection:

@@ -56,8 +56,13 @@ def serve_listener(
             ``on_message(ws, message)`` and optionally ``on_open``,
             ``on_ping``, ``on_close``, ``on_drain``; see
             :class:`~wsframe.aio.Listener`). A class will do.
-        host, port, ssl, origins, process_request, process_response,
-        reuse_port, backlog, sock, **options: as for :func:`~wsframe.aio.serve`.
+        host, port: where to listen, as for :func:`~wsframe.aio.serve`.
+        ssl, origins, process_request, process_response: as for
+            :func:`~wsframe.aio.serve` (a hook gets the
+            :class:`ListenerServerConnection`).
+        reuse_port, backlog, sock: passed to ``loop.create_server``.
+        options: the options shared with :func:`~wsframe.aio.connect`
+            (:class:`~wsframe.aio.options.Options`), as for ``serve()``.
 
     Returns:
         A :class:`~wsframe.aio.Server`: ``await`` it or use ``async with``.
