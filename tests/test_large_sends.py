@@ -220,3 +220,31 @@ def test_client_and_server_large_messages_round_trip(deflate: Any) -> None:
                     assert await ws.recv() == message
 
     run(main())
+
+
+class FakeTransport:
+    def __init__(self) -> None:
+        self.calls: List[Tuple[str, Any]] = []
+
+    def write(self, data: Any) -> None:
+        self.calls.append(("write", data))
+
+    def writelines(self, data: Any) -> None:
+        self.calls.append(("writelines", list(data)))
+
+
+def test_write_buffers_picks_writelines_separate_writes_or_one_join(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wsframe.aio import output
+
+    header, small, big = b"\x82\x7f" + bytes(8), os.urandom(LARGE), os.urandom(output.SEPARATE_WRITE_MIN)
+    transport = FakeTransport()
+    output.write_buffers(transport, [header, small])  # type: ignore[arg-type]
+    output.write_buffers(transport, [header, big])  # type: ignore[arg-type]
+    output.write_buffers(transport, [])  # type: ignore[arg-type]
+    assert transport.calls[0] == ("write", header + small)  # a join is cheaper than a second send()
+    assert transport.calls[1][1] is header and transport.calls[2][1] is big
+    assert len(transport.calls) == 3
+    monkeypatch.setitem(output._VECTORED, FakeTransport, True)  # as uvloop's, or asyncio's from 3.12
+    vectored = FakeTransport()
+    output.write_buffers(vectored, [header, small])  # type: ignore[arg-type]
+    assert vectored.calls == [("writelines", [header, small])] and vectored.calls[0][1][1] is small
