@@ -16,6 +16,16 @@
 Built on ``asyncio.BufferedProtocol`` (asyncio reads into a buffer the frame
 parser consumes), with flow control both ways, keepalive pings, open and
 close timeouts and TLS. Works on uvloop's loop too.
+
+For the lowest latency, the callback API calls a listener from the read
+itself (same options, limits and hooks)::
+
+    class Echo(Listener):
+        def on_message(self, ws, message):
+            ws.send(message)
+
+    async with serve_listener(Echo, "127.0.0.1", 8765) as server:
+        await server.serve_forever()
 """
 
 from __future__ import annotations
