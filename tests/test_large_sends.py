@@ -244,6 +244,10 @@ def test_write_buffers_picks_writelines_separate_writes_or_one_join(monkeypatch:
     assert transport.calls[0] == ("write", header + small)  # a join is cheaper than a second send()
     assert transport.calls[1][1] is header and transport.calls[2][1] is big
     assert len(transport.calls) == 3
+    transport.calls.clear()
+    output.write_buffers(transport, [header, small, header, small, header, big, b"tail"])  # type: ignore[arg-type]
+    assert transport.calls == [("write", header + small + header + small + header), ("write", big), ("write", b"tail")]
+    assert transport.calls[1][1] is big
     monkeypatch.setitem(output._VECTORED, FakeTransport, True)  # as uvloop's, or asyncio's from 3.12
     vectored = FakeTransport()
     output.write_buffers(vectored, [header, small])  # type: ignore[arg-type]

@@ -21,6 +21,7 @@ from typing import Any, Deque, Iterable, List, Optional, Sequence, Tuple, Union,
 
 from . import events as ev
 from ._backend import codec as _codec
+from ._buffers import coalesce as _coalesce
 from ._reasons import INVALID_UTF8
 from .enums import CloseCode, Opcode
 from .errors import InvalidUTF8, ProtocolError
@@ -537,19 +538,7 @@ class Connection:
         out = self._take_output()
         if len(out) <= 1:
             return out  # the common case: one frame (or none)
-        buffers: List[bytes] = []
-        small: List[bytes] = []
-        for chunk in out:
-            if len(chunk) < LARGE_PAYLOAD:
-                small.append(chunk)
-                continue
-            if small:
-                buffers.append(small[0] if len(small) == 1 else b"".join(small))
-                small = []
-            buffers.append(chunk)
-        if small:
-            buffers.append(small[0] if len(small) == 1 else b"".join(small))
-        return buffers
+        return _coalesce(out, LARGE_PAYLOAD)
 
     def _take_output(self) -> List[bytes]:
         """Hand the queued chunks over (releasing a held failure's close

@@ -9,9 +9,10 @@ writes such a list in the cheapest way the transport offers:
   socket transport from Python 3.12, which uses ``sendmsg``) gets the list
   as it is: one system call, no copy;
 * any other transport (asyncio's socket transport before 3.12, whose
-  ``writelines`` joins; TLS, which copies into the TLS layer anyway) gets one
-  ``write`` per buffer when a payload is big enough for a copy to cost more
-  than a second system call (``SEPARATE_WRITE_MIN``), else one joined write.
+  ``writelines`` joins; TLS, which copies into the TLS layer anyway) gets a
+  payload big enough for a copy to cost more than a second system call
+  (``SEPARATE_WRITE_MIN``) in a ``write`` of its own, and everything
+  between such payloads joined into one ``write``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import sys
 from typing import Dict, List
+
+from .._buffers import coalesce
 
 __all__ = ["write_buffers", "SEPARATE_WRITE_MIN"]
 
@@ -47,6 +50,11 @@ def _is_vectored(transport: asyncio.Transport) -> bool:
 def write_buffers(transport: asyncio.Transport, buffers: List[bytes]) -> None:
     """Write ``buffers`` (from ``data_to_send_buffers()``) in order.
 
+    Without a vectored ``writelines``, a buffer of at least
+    ``SEPARATE_WRITE_MIN`` bytes is written on its own (no copy) and the
+    smaller ones around it are joined, so many replies of 64 KiB still cost
+    one join and one write, not two writes each.
+
     Args:
         transport: an open transport.
         buffers: the chunks; empty writes nothing.
@@ -57,8 +65,6 @@ def write_buffers(transport: asyncio.Transport, buffers: List[bytes]) -> None:
         return
     elif _is_vectored(transport):
         transport.writelines(buffers)
-    elif sum(map(len, buffers)) >= SEPARATE_WRITE_MIN:
-        for buffer in buffers:
-            transport.write(buffer)
     else:
-        transport.write(b"".join(buffers))
+        for buffer in coalesce(buffers, SEPARATE_WRITE_MIN):
+            transport.write(buffer)
