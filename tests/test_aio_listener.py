@@ -346,3 +346,32 @@ async def _read_until_close(reader: asyncio.StreamReader) -> List[Any]:
             break
         frames += parser.feed(data)
     return frames
+
+
+def test_handshake_hooks_see_the_listener_connection(loop_factory: Any) -> None:
+    seen: List[Any] = []
+
+    def process_request(connection: Any, request: Any) -> Any:
+        seen.append(connection)
+        if request.target == "/private":
+            return 403, [], b"no\n"
+        return None
+
+    async def process_response(connection: Any, request: Any, response: Any) -> None:
+        response.headers.add("X-Listener", "yes")
+
+    async def main() -> None:
+        recorders = Recorders()
+        async with serve_listener(
+            recorders, "127.0.0.1", 0, process_request=process_request, process_response=process_response
+        ) as server:
+            async with connect(f"ws://127.0.0.1:{server.port}/") as ws:
+                assert ws.response_headers.get("X-Listener") == "yes"
+                await ws.send("through the hooks")
+                assert await ws.recv() == "through the hooks"
+            with pytest.raises(Exception) as refused:
+                await connect(f"ws://127.0.0.1:{server.port}/private")
+            assert "403" in str(refused.value)
+        assert all(isinstance(c, ListenerConnection) for c in seen) and len(seen) == 2
+
+    run(main(), loop_factory=loop_factory)
