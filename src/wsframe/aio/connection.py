@@ -9,14 +9,12 @@ Text messages arrive as ``str``, binary ones as ``bytes``.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, AsyncIterable, AsyncIterator, Iterable, Optional, Union, cast
+from typing import AsyncIterable, AsyncIterator, Iterable, Optional, Union, cast
 
 from ..connection import InvalidState, State
-from ..handshake.http11 import Headers, Request
+from .base import WebSocketBase
 from .exceptions import ConnectionClosedOK
 from .output import write_buffers
-from .base import WebSocketBase
 
 __all__ = ["WebSocket"]
 
