@@ -3,11 +3,13 @@
 Usage::
 
     python benchmarks/bench_echo.py [--seconds 1.0] [--repeat 1] [--sizes 64,1024,65536]
-                                    [--servers wsframe,websockets,aiohttp,picows]
+                                    [--servers wsframe,wsframe-listener,websockets,aiohttp,picows]
                                     [--client picows|wsframe] [--text] [--uvloop]
                                     [--baseline DIR]
 
-Each server runs in a process of its own on 127.0.0.1 (port 0); one common
+``wsframe`` is the coroutine API (``serve()``, ``async for`` / ``await
+ws.send``), ``wsframe-listener`` the callback API (``serve_listener()``,
+``on_message`` / ``ws.send``). Each server runs in a process of its own on 127.0.0.1 (port 0); one common
 client (picows's, the fastest available, so the client is not the limit;
 ``--client wsframe`` uses ours) measures, per message size:
 
@@ -43,7 +45,7 @@ if os.path.isdir(os.path.join(ROOT, "src", "wsframe")) and "wsframe" not in sys.
         import wsframe  # noqa: F401  (an installed wsframe wins)
     except ImportError:
         sys.path.insert(0, os.path.join(ROOT, "src"))
-SERVERS = ("wsframe", "websockets", "aiohttp", "picows")
+SERVERS = ("wsframe", "wsframe-listener", "websockets", "aiohttp", "picows")
 MAX_SIZE = 16 * 1024 * 1024
 
 
@@ -58,6 +60,18 @@ async def serve_wsframe(port: int) -> None:
             await ws.send(message)
 
     async with serve(echo, "127.0.0.1", port, max_size=MAX_SIZE, ping_interval=None) as server:
+        print(f"PORT {server.port}", flush=True)
+        await server.serve_forever()
+
+
+async def serve_wsframe_listener(port: int) -> None:
+    from wsframe.aio import Listener, serve_listener
+
+    class Echo(Listener):
+        def on_message(self, ws, message):
+            ws.send(message)
+
+    async with serve_listener(Echo, "127.0.0.1", port, max_size=MAX_SIZE, ping_interval=None) as server:
         print(f"PORT {server.port}", flush=True)
         await server.serve_forever()
 
@@ -114,7 +128,13 @@ async def serve_picows(port: int) -> None:
     await server.serve_forever()
 
 
-SERVE = {"wsframe": serve_wsframe, "websockets": serve_websockets, "aiohttp": serve_aiohttp, "picows": serve_picows}
+SERVE = {
+    "wsframe": serve_wsframe,
+    "wsframe-listener": serve_wsframe_listener,
+    "websockets": serve_websockets,
+    "aiohttp": serve_aiohttp,
+    "picows": serve_picows,
+}
 
 
 # ---- the common client ---------------------------------------------------------------
@@ -283,28 +303,38 @@ def fmt_us(value: Optional[float]) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+OURS = ("wsframe", "wsframe-listener")
+
+
 def table(
     servers: List[str], results: Dict[str, Dict[Tuple[str, int], float]], sizes: List[int], rate: bool = True
 ) -> str:
     """A Markdown table: one row per (mode, size), one column per server, then ratios
-    oriented so that above 1 means wsframe is better."""
-    peers = [s for s in servers if s != "wsframe"]
+    oriented so that above 1 means wsframe is better: ``vs PEER`` for the
+    coroutine API against every other server, ``listener vs PEER`` for the
+    callback API against the other libraries."""
     unit = "msg/s" if rate else "µs/msg"
     header = ["mode", "size"] + [f"{s} {unit}" for s in servers]
-    if "wsframe" in servers:
-        header += [f"vs {p}" for p in peers]
+    pairs = []  # (ours, peer, column title)
+    for ours in OURS:
+        if ours not in servers:
+            continue
+        for peer in servers:
+            if peer == ours or (ours != "wsframe" and peer in OURS):
+                continue
+            pairs.append((ours, peer, f"vs {peer}" if ours == "wsframe" else f"listener vs {peer}"))
+    header += [title for _, _, title in pairs]
     rows = [header]
+    fmt = fmt_rate if rate else fmt_us
     for mode in ("round trip", "pipelined"):
         for size in sizes:
             row = [mode, f"{size} B" if size < 1024 else f"{size // 1024} KiB"]
-            fmt = fmt_rate if rate else fmt_us
             row += [fmt(results.get(s, {}).get((mode, size))) for s in servers]
-            if "wsframe" in servers:
-                ours = results.get("wsframe", {}).get((mode, size))
-                for peer in peers:
-                    theirs = results.get(peer, {}).get((mode, size))
-                    ratio = (ours / theirs if rate else theirs / ours) if ours and theirs else None
-                    row.append("-" if ratio is None else f"{ratio:.2f}x")
+            for ours_name, peer, _ in pairs:
+                ours = results.get(ours_name, {}).get((mode, size))
+                theirs = results.get(peer, {}).get((mode, size))
+                ratio = (ours / theirs if rate else theirs / ours) if ours and theirs else None
+                row.append("-" if ratio is None else f"{ratio:.2f}x")
             rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(r, widths)) + " |" for r in rows]

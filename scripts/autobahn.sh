@@ -9,6 +9,8 @@
 #   AUTOBAHN_OUTDIR   report directory (default: a fresh temporary one)
 #   AUTOBAHN_ALLOW_NONSTRICT  1: a NON-STRICT case does not fail the run
 #   PYTHON            interpreter for the echo server (default: python3)
+#   AUTOBAHN_SERVER   the echo server script (default examples/echo_server.py;
+#                     examples/echo_listener.py is the callback API's)
 # Prints the summary; exits non-zero when a case FAILED or was NON-STRICT, or
 # the run broke. scripts/autobahn_client.sh tests the client direction.
 # The server always gets killed.
@@ -32,7 +34,7 @@ main() {
     LOG=$OUTDIR/echo_server.log
     mkdir -p "$OUTDIR"
     autobahn_choose_wsframe autobahn
-    "$PYTHON" "$ROOT/examples/echo_server.py" "$PORT" >"$LOG" 2>&1 &
+    "$PYTHON" "$ROOT/${AUTOBAHN_SERVER:-examples/echo_server.py}" "$PORT" >"$LOG" 2>&1 &
     SERVER=$!
     cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
     trap cleanup EXIT

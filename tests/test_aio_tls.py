@@ -3,6 +3,7 @@ default (an untrusted certificate fails), a custom context trusting it works."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import ssl
@@ -11,7 +12,9 @@ from pathlib import Path
 import pytest
 from aio_support import echo, run
 
-from wsframe.aio import connect, serve
+import os
+
+from wsframe.aio import Listener, broadcast, connect, serve, serve_listener
 
 x509 = pytest.importorskip("cryptography.x509", reason="cryptography is needed to make a test certificate")
 from cryptography.hazmat.primitives import hashes, serialization
@@ -116,5 +119,47 @@ def test_wss_through_a_connect_proxy(server_context, client_context):
                 await ws.send("tunnelled")
                 assert await ws.recv() == "tunnelled"
         assert proxy.heads[0].startswith(f"CONNECT localhost:{server.port} HTTP/1.1\r\n".encode())
+
+    run(main())
+
+
+class EchoListener(Listener):
+    def on_message(self, ws, message):
+        ws.send(message)
+
+
+@pytest.mark.parametrize("api", ["coroutine", "listener"])
+def test_wss_large_messages_both_apis(server_context, client_context, api):
+    """Large payloads go out as header + payload buffers; through TLS too."""
+
+    async def main():
+        if api == "listener":
+            server = serve_listener(EchoListener, ssl=server_context, max_size=1 << 22)
+        else:
+            server = serve(echo, ssl=server_context, max_size=1 << 22)
+        async with server:
+            async with connect(f"wss://localhost:{server.port}/", ssl=client_context, max_size=1 << 22) as ws:
+                for payload in (os.urandom(600_000), os.urandom(70_000), "t" * 300_000):
+                    await ws.send(payload)
+                    assert await ws.recv() == payload
+
+    run(main())
+
+
+def test_wss_broadcast_reaches_tls_connections(server_context, client_context):
+    async def hold(ws):
+        await ws.wait_closed()
+
+    async def main():
+        async with serve(hold, ssl=server_context) as server:
+            clients = [await connect(f"wss://localhost:{server.port}/", ssl=client_context) for _ in range(3)]
+            while len(server.connections) < 3:
+                await asyncio.sleep(0.01)
+            assert broadcast(server.connections, "to everyone") == 3
+            assert broadcast(server.connections, b"\x00" * 100_000) == 3
+            for ws in clients:
+                assert await ws.recv() == "to everyone"
+                assert await ws.recv() == b"\x00" * 100_000
+                await ws.close()
 
     run(main())

@@ -831,3 +831,47 @@ def test_second_request_pipelined_after_the_upgrade_fails_as_frames() -> None:
     head, _, frames = server.data_to_send().partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 101 ") and close_code_of(frames) == 1002
     assert server.should_close_transport
+
+
+def test_bare_messages_are_the_str_or_bytes_itself() -> None:
+    """bare_messages: one object per message, the same order and budget as events."""
+    client, server = pair(s_bare_messages=True, s_track_delivery=True)
+    client.send_text("héllo")
+    client.send_binary(b"\x00\x01")
+    client.send_ping(b"p")
+    client.send_text("x" * 70000)
+    server.receive_data(client.data_to_send())
+    events = server.events()
+    assert events[:2] == ["héllo", b"\x00\x01"]
+    assert isinstance(events[2], Ping) and events[3] == "x" * 70000
+    assert server.queued_bytes == len("héllo") + 2 + 70000 + 3 * wsframe.connection.MESSAGE_OVERHEAD
+    for message in (events[0], events[1], events[3]):
+        server.delivered(message)
+    assert server.queued_bytes == 0
+
+
+def test_bare_messages_with_deflate_and_a_held_failure() -> None:
+    from wsframe.aio.options import Options
+
+    options = Options()
+    client = Connection("client", host="example.com", extension_factories=options.client_extensions())
+    server = Connection(
+        "server", extension_factories=options.server_extensions(), bare_messages=True, defer_failure=True
+    )
+    server.receive_data(client.data_to_send())
+    server.events()
+    client.receive_data(server.data_to_send())
+    client.events()
+    client.send_text("compressed " * 100)
+    server.receive_data(client.data_to_send() + b"\x83\x80" + bytes(4))  # then reserved opcode 3
+    events = server.events()
+    assert events[0] == "compressed " * 100
+    # The message was handed out, so the held close frame goes out now.
+    frames = server_frames(server.data_to_send())
+    assert frames[-1].opcode == Opcode.CLOSE
+    assert wsframe.decode_close_payload(frames[-1].payload)[0] == 1002
+
+
+def test_bare_messages_refuse_text_as_bytes() -> None:
+    with pytest.raises(ValueError):
+        Connection("server", bare_messages=True, text_as_bytes=True)

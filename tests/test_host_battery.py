@@ -1,7 +1,8 @@
 """One behaviour battery, several hosts: every policy lives in ``wsframe.Connection``.
 
-The same raw-socket client drives ``wsframe.aio.serve`` (on asyncio and
-uvloop), ``wsframe.sync.serve`` and the thread-per-connection host of
+The same raw-socket client drives ``wsframe.aio.serve`` and the callback
+API's ``wsframe.aio.serve_listener`` (each on asyncio and uvloop),
+``wsframe.sync.serve`` and the thread-per-connection host of
 ``examples/thread_server.py``; all must
 behave alike, because neither makes a protocol decision of its own:
 a ping flood from a peer that never reads stays bounded, a protocol error
@@ -28,12 +29,12 @@ import pytest
 import wsframe
 from wsframe import Opcode
 from wsframe import sync as wsync
-from wsframe.aio import serve
+from wsframe.aio import Listener, serve, serve_listener
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 from thread_server import ThreadServer  # noqa: E402
 
-HOSTS = ["aio", "aio-uvloop", "sync", "thread"]
+HOSTS = ["aio", "aio-uvloop", "listener", "listener-uvloop", "sync", "thread"]
 DEADLINE = 20.0  # seconds for any one exchange
 
 
@@ -46,11 +47,19 @@ def page_or_refusal(request: Any) -> Optional[Tuple[int, List[Tuple[str, str]], 
     return None
 
 
-class AioHost:
-    """``wsframe.aio.serve`` on a loop in a thread of its own."""
+class EchoListener(Listener):
+    """The callback API's echo application."""
 
-    def __init__(self, process_request: Callable[..., Any], uvloop: bool = False) -> None:
+    def on_message(self, ws: Any, message: Any) -> None:
+        ws.send(message)
+
+
+class AioHost:
+    """``wsframe.aio.serve`` (or ``serve_listener``) on a loop in a thread of its own."""
+
+    def __init__(self, process_request: Callable[..., Any], uvloop: bool = False, listener: bool = False) -> None:
         self._hook = process_request
+        self._listener = listener
         if uvloop:
             module = pytest.importorskip("uvloop", reason="uvloop is optional")
             self._loop = module.new_event_loop()
@@ -72,7 +81,11 @@ class AioHost:
             return hook(request)
 
         self._stop = self._loop.create_future()
-        async with serve(echo, "127.0.0.1", 0, process_request=process_request, compression=None) as server:
+        if self._listener:
+            server = serve_listener(EchoListener, "127.0.0.1", 0, process_request=process_request, compression=None)
+        else:
+            server = serve(echo, "127.0.0.1", 0, process_request=process_request, compression=None)
+        async with server:
             self.port = server.port
             self._ready.set()
             await self._stop
@@ -112,8 +125,8 @@ class SyncHost:
 
 
 def make_host(kind: str, process_request: Callable[..., Any] = page_or_refusal) -> Any:
-    if kind.startswith("aio"):
-        return AioHost(process_request, uvloop=kind == "aio-uvloop")
+    if kind.startswith(("aio", "listener")):
+        return AioHost(process_request, uvloop=kind.endswith("-uvloop"), listener=kind.startswith("listener"))
     if kind == "sync":
         return SyncHost(process_request)
     return ThreadServer(process_request=process_request)
@@ -289,12 +302,13 @@ def test_ping_flood_from_a_non_reader_stays_bounded(host: str) -> None:
     assert peak < 4 * 1024 * 1024, (sent, peak)
 
 
-def test_async_process_request_on_aio() -> None:
+@pytest.mark.parametrize("listener", [False, True], ids=["aio", "listener"])
+def test_async_process_request_on_aio(listener: bool) -> None:
     async def hook(request: Any) -> Any:
         await asyncio.sleep(0.01)
         return page_or_refusal(request)
 
-    with AioHost(hook) as server:
+    with AioHost(hook, listener=listener) as server:
         with connect(server.port) as sock:
             sock.sendall(request("/nope"))
             status, headers, body = read_http(sock)

@@ -21,6 +21,7 @@ from typing import Any, Deque, Iterable, List, Optional, Sequence, Tuple, Union,
 
 from . import events as ev
 from ._backend import codec as _codec
+from ._buffers import coalesce as _coalesce
 from ._fragments import FragmentDecoder
 from ._reasons import INVALID_UTF8
 from .enums import CloseCode, Opcode
@@ -44,11 +45,20 @@ from .handshake.http11 import (
     validate_header,
 )
 
-__all__ = ["Connection", "State", "InvalidState", "MAX_QUEUED_PONGS", "DEFAULT_MAX_QUEUE_BYTES", "MESSAGE_OVERHEAD"]
+__all__ = [
+    "Connection",
+    "State",
+    "InvalidState",
+    "MAX_QUEUED_PONGS",
+    "DEFAULT_MAX_QUEUE_BYTES",
+    "MESSAGE_OVERHEAD",
+    "LARGE_PAYLOAD",
+]
 
 Buffer = Union[bytes, bytearray, memoryview]
 
 _encode_frame = _codec.encode_frame
+_encode_frame_header = _codec.encode_frame_header
 _encode_close_payload = _codec.encode_close_payload
 _decode_close_payload = _codec.decode_close_payload
 _validate_utf8 = _codec.validate_utf8
@@ -67,6 +77,13 @@ MESSAGE_OVERHEAD = 80
 #: Input is handed to the parser in slices of this size when the budget is
 #: in force, so one big read never turns into more messages than it allows.
 RECEIVE_SLICE = 64 * 1024
+#: An unmasked ``bytes`` payload of at least this many bytes (a server's
+#: message, or a compressed one) is queued as its own chunk behind a
+#: separate header instead of being copied into one frame object:
+#: :meth:`Connection.data_to_send_buffers` hands it to the host as the very
+#: object it is, for ``transport.writelines`` (writev). Below it, copying
+#: into one frame is cheaper than a second buffer (docs/aio.md, "Large sends").
+LARGE_PAYLOAD = 64 * 1024
 
 # Plain ints for the dispatch in _process (the parser hands out Opcode members,
 # which compare equal to them).
@@ -154,11 +171,18 @@ class Connection:
             instead of one message event once it is whole (messages sent in
             one frame still come as one message event). The message size
             limit still applies to the whole message.
+        bare_messages: :meth:`events` hands out each message as the ``str``
+            (text) or ``bytes`` (binary) itself instead of a
+            :class:`~wsframe.events.TextMessage` or
+            :class:`~wsframe.events.BinaryMessage` around it: one object per
+            message (``wsframe.aio`` uses it); other events (a
+            :class:`~wsframe.events.MessageFragment` too) are unchanged.
+            Not with ``text_as_bytes``.
 
     Raises:
         ValueError: an unknown role, a client without ``host``, more than
-            one extension, a negative size limit, or an invalid header in
-            ``extra_headers``.
+            one extension, a negative size limit, an invalid header in
+            ``extra_headers``, or ``bare_messages`` with ``text_as_bytes``.
         TypeError: a size limit that is not an integer.
     """
 
@@ -190,6 +214,7 @@ class Connection:
         track_delivery: bool = False,
         defer_failure: bool = False,
         stream_fragments: bool = False,
+        bare_messages: bool = False,
     ) -> None:
         if role not in ("server", "client"):
             raise ValueError(f"role must be 'server' or 'client', not {role!r}")
@@ -200,6 +225,8 @@ class Connection:
             raise TypeError("max_queue_bytes must be an integer")
         if max_queue_bytes < 1:
             raise ValueError("max_queue_bytes must be at least 1")
+        if bare_messages and text_as_bytes:
+            raise ValueError("bare_messages needs text as str (text_as_bytes=False): bytes mean binary")
         if max_queue_messages is not None and max_queue_messages < 1:
             raise ValueError("max_queue_messages must be at least 1 (or None)")
         self._role = role
@@ -226,6 +253,7 @@ class Connection:
         self._defer_failure = defer_failure
         self._stream = stream_fragments
         self._fragments_in: Optional[FragmentDecoder] = None  # set when OPEN, if streaming
+        self._bare = bare_messages
         # One token: receive_data takes it (list.pop and append are atomic,
         # also on free-threaded CPython), so a second thread gets RuntimeError.
         self._free: List[None] = [None]
@@ -236,7 +264,7 @@ class Connection:
         self._pongs_queued = 0
         self._pong: Optional[bytes] = None
         self._pong_index = -1
-        self._events: List[ev.Event] = []
+        self._events: List[Any] = []  # events, and bare messages (bare_messages)
         # The memory budget: cost of the messages decoded and not yet
         # delivered, and what waits undecoded while it is spent.
         self._queued_bytes = 0
@@ -496,6 +524,9 @@ class Connection:
     def data_to_send(self) -> bytes:
         """Everything queued for the transport, as one bytes (b"" when idle).
 
+        A large payload queued without a copy (``LARGE_PAYLOAD``) is joined
+        here like any other chunk; :meth:`data_to_send_buffers` keeps it apart.
+
         Output is held until the host takes it: call this after every
         :meth:`receive_data` and send. What waits is what the application
         sent plus our answers (close, pongs); past MAX_QUEUED_PONGS undrained
@@ -513,10 +544,31 @@ class Connection:
         return out[0] if len(out) == 1 else b"".join(out)
 
     def data_to_send_list(self) -> List[bytes]:
-        """Everything queued, as a list of chunks for a writev-style transport."""
+        """Everything queued, as a list of chunks (one per frame, a large
+        payload apart from its header), for a writev-style transport."""
+        return self._take_output()
+
+    def data_to_send_buffers(self) -> List[bytes]:
+        """Everything queued, as few buffers as possible without copying a
+        large payload: small chunks joined, each payload of at least
+        ``LARGE_PAYLOAD`` bytes the caller's own object. ``[]`` when idle.
+
+        Hand the list to ``transport.writelines`` (or ``socket.sendmsg``);
+        the bytes are those of :meth:`data_to_send`.
+        """
+        out = self._take_output()
+        if len(out) <= 1:
+            return out  # the common case: one frame (or none)
+        return _coalesce(out, LARGE_PAYLOAD)
+
+    def _take_output(self) -> List[bytes]:
+        """Hand the queued chunks over (releasing a held failure's close
+        frame first when every message is delivered)."""
         if self._failure is not None and self._delivered_all():
             self._release_failure()
         out = self._out
+        if not out:
+            return []
         self._out = []
         self._pongs_queued = 0
         return out
@@ -664,7 +716,11 @@ class Connection:
         """
         if self._plain and fragment_size is None and type(data) is str:
             # The fast path: one frame, one allocation, no extension.
-            self._out.append(_encode_frame(_TEXT, data.encode("utf-8"), mask=self._mask))
+            encoded = data.encode("utf-8")
+            if len(encoded) < LARGE_PAYLOAD or self._mask:
+                self._out.append(_encode_frame(_TEXT, encoded, mask=self._mask))
+            else:
+                self._out += (_encode_frame_header(_TEXT, len(encoded)), encoded)
             return
         if isinstance(data, str):
             payload = data.encode("utf-8")
@@ -677,7 +733,11 @@ class Connection:
     def send_binary(self, data: Buffer, fragment_size: Optional[int] = None) -> None:
         """Queue a binary message, optionally split into frames of ``fragment_size``."""
         if self._plain and fragment_size is None and type(data) is bytes:
-            self._out.append(_encode_frame(_BINARY, data, mask=self._mask))
+            if len(data) < LARGE_PAYLOAD or self._mask:
+                self._out.append(_encode_frame(_BINARY, data, mask=self._mask))
+            else:
+                # No copy: the caller's bytes (immutable) go out as they are.
+                self._out += (_encode_frame_header(_BINARY, len(data)), data)
             return
         self._send_message(Opcode.BINARY, data, fragment_size)
 
@@ -804,7 +864,10 @@ class Connection:
             data, rsv1 = self._extension.encode_message(opcode, bytes(data))
         mask = self._mask
         if fragment_size is None or len(data) <= fragment_size:
-            self._out.append(_encode_frame(opcode, data, rsv1=rsv1, mask=mask))
+            if mask is None and type(data) is bytes and len(data) >= LARGE_PAYLOAD:
+                self._out += (_encode_frame_header(opcode, len(data), rsv1=rsv1), data)
+            else:
+                self._out.append(_encode_frame(opcode, data, rsv1=rsv1, mask=mask))
             return
         # RFC 6455 section 5.4: first frame has the opcode (and RSV1 of a
         # compressed message), the rest are continuations, the last has FIN.
@@ -955,16 +1018,17 @@ class Connection:
             append = self._events.append
             text_message = ev.TextMessage
             binary_message = ev.BinaryMessage
+            bare = self._bare
             size = 0
             count = 0
             for frame in frames:
                 opcode = frame.opcode
                 if opcode == _TEXT and (whole or frame.fin):
                     message: Any = frame.payload.decode()
-                    append(text_message(message))
+                    append(message if bare else text_message(message))
                 elif opcode == _BINARY and (whole or frame.fin):
                     message = frame.payload
-                    append(binary_message(message))
+                    append(message if bare else binary_message(message))
                 else:
                     # Control frames are rare: the general path from here
                     # (every frame before this one was a data message).
@@ -1008,14 +1072,14 @@ class Connection:
                     text: Union[str, bytes] = frame.payload if self._text_as_bytes else frame.payload.decode()
                 else:
                     text = self._decoded_text(frame)
-                events.append(ev.TextMessage(text))
+                events.append(text if self._bare else ev.TextMessage(text))
                 self._queued_bytes += len(text) + MESSAGE_OVERHEAD
                 self._queued_messages += 1
             elif opcode == _BINARY:
                 payload = frame.payload
                 if extension is not None and frame.rsv1:
                     payload = extension.decode_message(Opcode.BINARY, payload, self._max_message_size)
-                events.append(ev.BinaryMessage(payload))
+                events.append(payload if self._bare else ev.BinaryMessage(payload))
                 self._queued_bytes += len(payload) + MESSAGE_OVERHEAD
                 self._queued_messages += 1
             elif opcode == _PING:
@@ -1109,7 +1173,8 @@ class Connection:
         """No message is waiting for the application (events or, with
         ``track_delivery``, the host's queue)."""
         for event in self._events:
-            if type(event) in _MESSAGE_EVENTS:
+            cls = type(event)
+            if cls in _MESSAGE_EVENTS or cls is str or cls is bytes:
                 return False
         return not (self._track_delivery and self._queued_bytes > 0)
 

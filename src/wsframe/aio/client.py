@@ -15,10 +15,11 @@ import asyncio
 import socket
 import ssl as _ssl
 import urllib.parse
-from typing import TYPE_CHECKING, Any, AsyncIterator, Dict, Generator, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, AsyncIterator, Callable, Dict, Generator, Optional, Tuple, Union, cast
 
 from ..connection import Connection
 from ..handshake.proxy import proxy_from_environment
+from .base import WebSocketBase
 from .connection import WebSocket
 from .exceptions import InvalidURI
 from .options import Options
@@ -86,7 +87,13 @@ class Connect:
         options: Options,
         create_connection_kwargs: Dict[str, Any],
         proxy: Union[str, bool, None] = None,
+        protocol: Optional[Callable[[Connection, Options], WebSocketBase]] = None,
+        track_delivery: bool = True,
+        stream_fragments: bool = True,
     ) -> None:
+        self._protocol = protocol or ClientConnection
+        self._track_delivery = track_delivery
+        self._stream_fragments = stream_fragments
         self._uri = uri
         self._proxy = proxy
         self._ssl = ssl
@@ -96,7 +103,12 @@ class Connect:
         self._ws: Optional[ClientConnection] = None
 
     async def _open(self) -> ClientConnection:
+        return cast(ClientConnection, await self._open_protocol())
+
+    async def _open_protocol(self) -> WebSocketBase:
+        """TCP (and TLS), the handshake; the protocol object once OPEN."""
         options = self._options
+        protocol = self._protocol
         secure, host, port, target, host_header = parse_uri(self._uri)
         ssl_context = self._ssl
         if ssl_context is not None and not secure:
@@ -109,8 +121,14 @@ class Connect:
             target=target,
             origin=self._origin,
             extension_factories=options.client_extensions(),
-            **options.connection_kwargs(),
-            stream_fragments=True,  # recv_streaming(); recv() joins the parts
+            # One object per message (the str or bytes: bare_messages);
+            # fragments as they come for recv_streaming() (recv() joins them).
+            **{
+                **options.connection_kwargs(),
+                "track_delivery": self._track_delivery,
+                "bare_messages": True,
+                "stream_fragments": self._stream_fragments,
+            },
         )
         loop = asyncio.get_running_loop()
         transport = None
@@ -123,7 +141,7 @@ class Connect:
         if proxy is not None and ("sock" in self._kwargs or "unix_path" in self._kwargs):
             raise ValueError("proxy= cannot be combined with sock= or a Unix socket")
 
-        async def open_connection() -> ClientConnection:
+        async def open_connection() -> WebSocketBase:
             nonlocal transport, tunnel
             kwargs = dict(self._kwargs)
             if proxy is not None:
@@ -136,13 +154,13 @@ class Connect:
             unix_path = kwargs.pop("unix_path", None)
             if unix_path is not None:
                 transport, ws = await loop.create_unix_connection(
-                    lambda: ClientConnection(conn, options), unix_path, **kwargs
+                    lambda: protocol(conn, options), unix_path, **kwargs
                 )
             elif kwargs.get("sock") is not None:
-                transport, ws = await loop.create_connection(lambda: ClientConnection(conn, options), **kwargs)
+                transport, ws = await loop.create_connection(lambda: protocol(conn, options), **kwargs)
             else:
                 transport, ws = await loop.create_connection(
-                    lambda: ClientConnection(conn, options), host, port, **kwargs
+                    lambda: protocol(conn, options), host, port, **kwargs
                 )
             await ws._opened  # HandshakeAccepted, or the handshake error
             return ws
@@ -222,6 +240,20 @@ def connect(
         asyncio.TimeoutError: ``open_timeout`` ran out.
         OSError: the TCP connection failed.
     """
+    return Connect(
+        uri,
+        ssl=ssl,
+        origin=origin,
+        options=Options(**options),
+        create_connection_kwargs=create_connection_kwargs(server_hostname, sock, local_addr),
+        proxy=proxy,
+    )
+
+
+def create_connection_kwargs(
+    server_hostname: Optional[str], sock: Optional[socket.socket], local_addr: Optional[Tuple[str, int]]
+) -> Dict[str, Any]:
+    """The ``loop.create_connection`` arguments given (the loop's defaults otherwise)."""
     kwargs: Dict[str, Any] = {}
     if server_hostname is not None:
         kwargs["server_hostname"] = server_hostname
@@ -229,9 +261,7 @@ def connect(
         kwargs["sock"] = sock
     if local_addr is not None:
         kwargs["local_addr"] = local_addr
-    return Connect(
-        uri, ssl=ssl, origin=origin, options=Options(**options), create_connection_kwargs=kwargs, proxy=proxy
-    )
+    return kwargs
 
 
 def unix_connect(

@@ -9,16 +9,15 @@ Text messages arrive as ``str``, binary ones as ``bytes``.
 
 from __future__ import annotations
 
-import asyncio
 import codecs
-from typing import Any, AsyncIterable, AsyncIterator, Iterable, List, Optional, Union, cast
+from typing import AsyncIterable, AsyncIterator, Iterable, List, Optional, Union, cast
 
 from ..connection import InvalidState, State
 from ..events import MessageFragment
-from ..handshake.http11 import Headers, Request
+from .base import WebSocketBase
 from .exceptions import ConnectionClosedOK
 from .messages import join_parts
-from .protocol import WebSocketProtocol
+from .output import write_buffers
 
 __all__ = ["WebSocket"]
 
@@ -28,7 +27,7 @@ _Fragment = MessageFragment
 _STREAM_UNFINISHED = "a message is partly read by recv_streaming(): read the rest with recv_streaming()"
 
 
-class WebSocket(WebSocketProtocol):
+class WebSocket(WebSocketBase):
     """An open WebSocket connection (the server hands one to its handler,
     :func:`wsframe.aio.connect` returns one)."""
 
@@ -199,7 +198,11 @@ class WebSocket(WebSocketProtocol):
         ):
             # Latency path: the application has caught up with its input,
             # nothing else waits: write what the connection framed, now.
-            transport.write(conn.data_to_send())
+            buffers = conn.data_to_send_buffers()
+            if len(buffers) == 1:
+                transport.write(buffers[0])
+            else:
+                write_buffers(transport, buffers)
             return
         self._queued(len(message))
         if self._write_paused:
@@ -273,82 +276,6 @@ class WebSocket(WebSocketProtocol):
         """
         self._start_closing(code, reason)
         await self.wait_closed()
-
-    async def wait_closed(self) -> None:
-        """Wait until the TCP connection is closed."""
-        await asyncio.shield(self._connection_lost_waiter)
-
-    # ---- what the handshake said -------------------------------------------------
-
-    @property
-    def state(self) -> State:
-        """The :class:`wsframe.State` of the connection."""
-        return self._conn.state
-
-    @property
-    def open(self) -> bool:
-        """True while messages can be sent."""
-        return self._conn.state is State.OPEN and not self._conn.failure_pending
-
-    @property
-    def closed(self) -> bool:
-        """True once the connection is closed (close code known)."""
-        return self._closed_event is not None
-
-    @property
-    def close_code(self) -> Optional[int]:
-        """The close code once closed (1006 for a dropped connection), else None."""
-        event = self._closed_event
-        return None if event is None else int(event.code)
-
-    @property
-    def close_reason(self) -> Optional[str]:
-        """The close reason once closed, else None."""
-        event = self._closed_event
-        return None if event is None else event.reason
-
-    @property
-    def subprotocol(self) -> Optional[str]:
-        """The negotiated subprotocol, or None."""
-        return self._conn.subprotocol
-
-    @property
-    def request(self) -> Optional[Request]:
-        """The handshake request (the client's, on both sides)."""
-        return self._conn.request
-
-    @property
-    def path(self) -> str:
-        """The request target, e.g. ``"/chat?room=lobby"``."""
-        request = self._conn.request
-        return "/" if request is None else request.target
-
-    @property
-    def request_headers(self) -> Headers:
-        """The handshake request's header fields."""
-        request = self._conn.request
-        return Headers() if request is None else request.headers
-
-    @property
-    def response_headers(self) -> Headers:
-        """The handshake response's header fields (the 101)."""
-        response = self._conn.response
-        return Headers() if response is None else response.headers
-
-    @property
-    def remote_address(self) -> Any:
-        """The peer's address as the socket reports it, or None."""
-        transport = self._transport
-        return None if transport is None else transport.get_extra_info("peername")
-
-    @property
-    def local_address(self) -> Any:
-        """Our end's address, or None."""
-        transport = self._transport
-        return None if transport is None else transport.get_extra_info("sockname")
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.state.name} {self.path!r} peer={self.remote_address!r}>"
 
 
 async def _as_async(parts: Union[Iterable[Data], AsyncIterable[Data]]) -> AsyncIterator[Data]:

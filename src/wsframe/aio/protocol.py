@@ -23,20 +23,18 @@ import logging
 import os
 import time
 import uuid
-from typing import Any, Dict, Optional, Tuple, cast
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 from .. import events as ev
 from ..connection import Connection, State
 from .exceptions import ConnectionClosed
 from .messages import MessageQueue
 from .options import Options
+from .output import write_buffers
 
 __all__ = ["WebSocketProtocol", "logger"]
 
 logger = logging.getLogger("wsframe.aio")
-
-_TextMessage = ev.TextMessage
-_BinaryMessage = ev.BinaryMessage
 
 #: The read buffer grows (x4 per full read) up to this for peers sending big frames.
 MAX_READ_BUFFER_SIZE = 1024 * 1024
@@ -62,6 +60,13 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         conn: the sans-I/O connection this protocol hosts (CONNECTING).
         options: the validated options (flow control, timers).
     """
+
+    #: Whether the application takes messages later than they are decoded
+    #: (a queue: ``Connection(track_delivery=True)``, the coroutine API) or
+    #: at once (callbacks: each ``events()`` batch is delivered when handed out).
+    _track_delivery = True
+    #: Fragments of a fragmented message as they come (recv_streaming()).
+    _stream_fragments = True
 
     def __init__(self, conn: Connection, options: Options) -> None:
         self._loop = asyncio.get_running_loop()
@@ -241,27 +246,15 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         conn = self._conn
         queue = self._queue
         before = len(queue)
-        for event in conn.events():
+        events: List[Any] = conn.events()  # with bare messages (str, bytes)
+        for event in events:
             cls = type(event)
-            if cls is _TextMessage or cls is _BinaryMessage:
-                queue.append(event.data)  # type: ignore[attr-defined]
+            if cls is str or cls is bytes:  # a message (Connection(bare_messages=True))
+                queue.append(event)
             elif cls is ev.MessageFragment:
-                queue.append(event)  # type: ignore[arg-type]  # a part of a message (recv_streaming)
-            elif isinstance(event, ev.Pong):
-                self._on_pong(event.data)
-            elif isinstance(event, ev.Closed):
-                self._on_closed(event)
-            elif isinstance(event, ev.HandshakeRequest):
-                self._on_request(event)
-            elif cls is ev.HandshakeAccepted:
-                self._on_open()
-            elif isinstance(event, ev.HandshakeRejected):
-                self._on_rejected(event)
-            elif cls is ev.ProtocolViolation and conn.failure_pending:
-                self._failing = True
-                self._start_fail_timer()
-            # Ping (the connection queued the pong) and CloseReceived need
-            # nothing here: Closed follows.
+                queue.append(event)  # a part of a message (recv_streaming)
+            else:
+                self._handle_event(event)
         if len(queue) > before:
             queue.wake()  # one wake-up for the whole batch
         if (
@@ -274,6 +267,29 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
             self._reading_paused = True
             if self._transport is not None:
                 self._transport.pause_reading()
+
+    def _handle_event(self, event: ev.Event) -> None:
+        """Every event but a message (rare, so one call each is fine)."""
+        cls = type(event)
+        if cls is ev.Pong:
+            self._on_pong(cast(ev.Pong, event).data)
+        elif cls is ev.Ping:
+            self._on_ping(cast(ev.Ping, event).data)
+        elif isinstance(event, ev.Closed):
+            self._on_closed(event)
+        elif isinstance(event, ev.HandshakeRequest):
+            self._on_request(event)
+        elif cls is ev.HandshakeAccepted:
+            self._on_open()
+        elif isinstance(event, ev.HandshakeRejected):
+            self._on_rejected(event)
+        elif cls is ev.ProtocolViolation and self._conn.failure_pending:
+            self._failing = True
+            self._start_fail_timer()
+        # CloseReceived needs nothing here: Closed follows.
+
+    def _on_ping(self, data: bytes) -> None:
+        """A ping came (the connection queued its pong already)."""
 
     def _on_request(self, event: ev.HandshakeRequest) -> None:
         """(server) The request head arrived; the server side answers it."""
@@ -354,9 +370,9 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         conn = self._conn
         if self._write_paused and not force and conn.state is State.OPEN and not self._failing:
             return
-        data = conn.data_to_send()
-        if data and not transport.is_closing():
-            transport.write(data)
+        buffers = conn.data_to_send_buffers()
+        if buffers and not transport.is_closing():
+            write_buffers(transport, buffers)
         if self._failing and not conn.failure_pending:
             self._failing = False
             self._dispatch()  # the held close frame went out: Closed

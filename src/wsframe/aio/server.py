@@ -34,22 +34,23 @@ from typing import (
     Set,
     Tuple,
     Union,
+    cast,
 )
 
 from .. import events as ev
 from ..connection import Connection, State
 from ..handshake.http11 import Request, Response
+from .base import WebSocketBase
 from .connection import WebSocket
 from .exceptions import ConnectionClosed
 from .options import Options
-from .protocol import logger
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
     from .options import CommonOptions
 
-__all__ = ["serve", "unix_serve", "Server", "ServerConnection", "HTTPResponse"]
+__all__ = ["serve", "unix_serve", "Server", "ServerConnection", "ServerHandshake", "HTTPResponse"]
 
 Handler = Callable[["ServerConnection"], Awaitable[Any]]
 
@@ -70,18 +71,27 @@ ProcessResponse = Callable[
 _INTERNAL_ERROR: HTTPResponse = (500, [("Content-Type", "text/plain; charset=utf-8")], b"internal server error\n")
 
 
-class ServerConnection(WebSocket):
-    """The server side of one connection: the handshake hooks, then the handler task."""
+class ServerHandshake(WebSocketBase):
+    """The server side of one connection up to the open: the handshake
+    hooks, the open timeout, membership in ``server.connections``.
+
+    Both server APIs build on it: :class:`ServerConnection` (``serve()``,
+    a handler task) and :class:`~wsframe.aio.ListenerServerConnection`
+    (``serve_listener()``, callbacks).
+    """
 
     def __init__(self, server: "Server") -> None:
         options = server._options
+        kwargs = options.connection_kwargs()
+        kwargs["track_delivery"] = self._track_delivery
+        kwargs["bare_messages"] = True  # one object per message: the str or bytes
+        kwargs["stream_fragments"] = self._stream_fragments  # recv_streaming(); recv() joins the parts
         conn = Connection(
             "server",
             auto_accept=False,  # the hooks below answer every request
             origins=server._origins,
             extension_factories=options.server_extensions(),
-            **options.connection_kwargs(),
-            stream_fragments=True,  # recv_streaming(); recv() joins the parts
+            **kwargs,
         )
         super().__init__(conn, options)
         self._server = server
@@ -161,7 +171,13 @@ class ServerConnection(WebSocket):
         if hook is None:
             self._answer_request(None)
             return
-        self._run_hook("process_request", lambda: hook(self, event.request), self._answer_request)
+        self._run_hook("process_request", lambda: hook(self._as_hook_argument(), event.request), self._answer_request)
+
+    def _as_hook_argument(self) -> "ServerConnection":
+        """What the hooks get: this connection (typed as ``serve()``'s; a
+        ``serve_listener()`` hook gets a ListenerServerConnection, which has
+        the same handshake properties)."""
+        return cast("ServerConnection", self)
 
     def _answer_request(self, answer: object) -> None:
         """``process_request`` said ``answer``: go on (None) or answer HTTP."""
@@ -177,7 +193,7 @@ class ServerConnection(WebSocket):
             def send(result: object) -> None:
                 self._send_response(response if result is None else result)
 
-            self._run_hook("process_response", lambda: hook(self, request, response), send)
+            self._run_hook("process_response", lambda: hook(self._as_hook_argument(), request, response), send)
             return
         self._send_response(answer)
 
@@ -232,7 +248,6 @@ class ServerConnection(WebSocket):
     def _on_open(self) -> None:
         self._cancel_open_timer()
         super()._on_open()
-        self._handler_task = self._loop.create_task(self._run_handler())
 
     def _on_rejected(self, event: ev.HandshakeRejected) -> None:
         """The request was refused or answered over HTTP: the response goes
@@ -242,12 +257,19 @@ class ServerConnection(WebSocket):
         self._cancel_open_timer()
         super()._on_rejected(event)
 
-    # ---- the handler -----------------------------------------------------------------
+
+class ServerConnection(ServerHandshake, WebSocket):
+    """The server side of one connection of :func:`serve`: the handshake
+    hooks, then ``handler(websocket)`` in a task of its own."""
+
+    def _on_open(self) -> None:
+        super()._on_open()
+        self._handler_task = self._loop.create_task(self._run_handler())
 
     async def _run_handler(self) -> None:
         code, reason = 1000, ""
         try:
-            await self._server._handler(self)
+            await cast(Handler, self._server._handler)(self)
         except ConnectionClosed:
             pass
         except asyncio.CancelledError:
@@ -270,7 +292,7 @@ class Server:
 
     def __init__(
         self,
-        handler: Handler,
+        handler: Callable[..., Any],
         host: Optional[str],
         port: int,
         *,
@@ -280,8 +302,10 @@ class Server:
         process_response: Optional[ProcessResponse],
         options: Options,
         create_server_kwargs: "dict[str, Any]",
+        protocol: Callable[["Server"], ServerHandshake] = ServerConnection,
     ) -> None:
-        self._handler = handler
+        self._handler: Any = handler  # a coroutine function, or serve_listener's listener factory
+        self._protocol = protocol
         self._host = host
         self._port = port
         self._ssl = ssl
@@ -291,12 +315,14 @@ class Server:
         self._options = options
         self._kwargs = create_server_kwargs
         self._server: Optional[asyncio.Server] = None
-        self._connections: Set[ServerConnection] = set()
+        self._connections: Set[Any] = set()
         self._closing = False
         self._bound_port = port
 
     @property
-    def connections(self) -> Set[ServerConnection]:
+    def connections(self) -> Set[Any]:
+        """The connections alive now: :class:`ServerConnection` objects
+        (:class:`~wsframe.aio.ListenerServerConnection` for ``serve_listener``)."""
         return set(self._connections)
 
     # ---- starting --------------------------------------------------------------------
@@ -309,11 +335,11 @@ class Server:
             unix_path = kwargs.pop("unix_path", None)
             if unix_path is not None:
                 self._server = await loop.create_unix_server(
-                    lambda: ServerConnection(self), unix_path, ssl=self._ssl, **kwargs
+                    lambda: self._protocol(self), unix_path, ssl=self._ssl, **kwargs
                 )
             else:
                 self._server = await loop.create_server(
-                    lambda: ServerConnection(self), self._host, self._port, ssl=self._ssl, **kwargs
+                    lambda: self._protocol(self), self._host, self._port, ssl=self._ssl, **kwargs
                 )
             if self._server.sockets and unix_path is None:
                 self._bound_port = self._server.sockets[0].getsockname()[1]
@@ -432,11 +458,6 @@ def serve(
     if process_request is None:
         # A handler that brings its own hook (wsframe.aio.route) answers 404s itself.
         process_request = getattr(handler, "process_request", None)
-    kwargs: "dict[str, Any]" = {"backlog": backlog}
-    if reuse_port is not None:
-        kwargs["reuse_port"] = reuse_port
-    if sock is not None:
-        kwargs["sock"] = sock
     return Server(
         handler,
         host,
@@ -446,8 +467,19 @@ def serve(
         process_request=process_request,
         process_response=process_response,
         options=Options(**options),
-        create_server_kwargs=kwargs,
+        create_server_kwargs=create_server_kwargs(reuse_port, backlog, sock),
     )
+
+
+def create_server_kwargs(reuse_port: Optional[bool], backlog: int, sock: Optional[socket.socket]) -> "dict[str, Any]":
+    """The ``loop.create_server`` arguments of the socket options (not
+    passed when not given, so the loop's defaults stay)."""
+    kwargs: "dict[str, Any]" = {"backlog": backlog}
+    if reuse_port is not None:
+        kwargs["reuse_port"] = reuse_port
+    if sock is not None:
+        kwargs["sock"] = sock
+    return kwargs
 
 
 def unix_serve(
