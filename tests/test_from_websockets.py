@@ -9,7 +9,6 @@ questions, and the two lists of answers must be equal.
 from __future__ import annotations
 
 import os
-import platform
 import socket
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator, List, Tuple
 
 import pytest
+from pypy_quirks import websockets_sync_on_pypy
 from aio_support import IMPORT_ROOT
 
 pytest.importorskip("websockets")
@@ -137,12 +137,7 @@ EXPECTED = [
 ]
 
 
-@pytest.mark.xfail(
-    platform.python_implementation() == "PyPy",
-    raises=RuntimeError,
-    strict=False,
-    reason="PyPy 7.3.11: websockets' sync client Thread.join(timeout) can raise 'cannot release un-acquired lock'",
-)
+@websockets_sync_on_pypy
 def test_same_answers(server_port: int) -> None:
     answers = questions(server_port)
     assert answers[5][:2] == ("closed", 1009)

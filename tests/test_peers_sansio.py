@@ -9,12 +9,12 @@ timeout; nothing asserts on timings.
 from __future__ import annotations
 
 import functools
-import platform
 import socket
 import threading
 from typing import Any, Callable, Iterator, List
 
 import pytest
+from pypy_quirks import websockets_sync_on_pypy
 
 from wsframe import (
     BinaryMessage,
@@ -98,12 +98,7 @@ def last_closed(server: ThreadedServer) -> Closed:
 # ---- websockets client -> wsframe server --------------------------------------------
 
 
-@pytest.mark.xfail(
-    platform.python_implementation() == "PyPy",
-    raises=RuntimeError,
-    strict=False,
-    reason="PyPy 7.3.11: Thread.join(timeout) can raise 'cannot release un-acquired lock' (debugpy#1198)",
-)
+@websockets_sync_on_pypy
 def test_websockets_client(wsframe_server: ThreadedServer) -> None:
     from websockets.sync.client import connect as ws_connect
 
@@ -133,6 +128,7 @@ def test_websockets_client(wsframe_server: ThreadedServer) -> None:
     assert (closed.code, closed.reason, closed.clean) == (1000, "done", True)
 
 
+@websockets_sync_on_pypy
 def test_websockets_client_server_closes(wsframe_server: ThreadedServer) -> None:
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect as ws_connect
@@ -147,6 +143,7 @@ def test_websockets_client_server_closes(wsframe_server: ThreadedServer) -> None
     assert (closed.code, closed.clean) == (4000, True)
 
 
+@websockets_sync_on_pypy
 def test_websockets_client_too_big_gets_1009() -> None:
     from websockets.exceptions import ConnectionClosedError
     from websockets.sync.client import connect as ws_connect
@@ -161,6 +158,7 @@ def test_websockets_client_too_big_gets_1009() -> None:
         assert last_closed(server).code == 1009
 
 
+@websockets_sync_on_pypy
 def test_websockets_client_refused_origin() -> None:
     from websockets.exceptions import InvalidStatus
     from websockets.sync.client import connect as ws_connect
@@ -379,6 +377,7 @@ def websockets_server() -> Iterator[int]:
         thread.join(TIMEOUT)
 
 
+@websockets_sync_on_pypy
 def test_client_against_websockets_server(websockets_server: int) -> None:
     ws = wsframe_client(websockets_server, subprotocols=["chat.v0", "chat.v1"])
     try:
@@ -394,6 +393,7 @@ def test_client_against_websockets_server(websockets_server: int) -> None:
         ws.close_socket()
 
 
+@websockets_sync_on_pypy
 def test_client_against_websockets_server_that_closes(websockets_server: int) -> None:
     ws = wsframe_client(websockets_server, subprotocols=["chat.v1"])
     try:
@@ -407,6 +407,7 @@ def test_client_against_websockets_server_that_closes(websockets_server: int) ->
         ws.close_socket()
 
 
+@websockets_sync_on_pypy
 def test_client_rejected_by_websockets_server() -> None:
     from websockets.sync.server import serve
 
@@ -510,6 +511,7 @@ def readme_example() -> Callable[[socket.socket], None]:
     return namespace["serve_one"]
 
 
+@websockets_sync_on_pypy
 def test_readme_example_serves_websockets_client() -> None:
     from websockets.sync.client import connect as ws_connect
 

@@ -16,6 +16,7 @@ import tracemalloc
 from typing import Any, Dict, Iterator, List
 
 import pytest
+from pypy_quirks import websockets_sync_on_pypy
 
 import wsframe
 from wsframe import Opcode
@@ -451,6 +452,7 @@ def test_ping_flood_from_a_peer_that_reads_nothing_is_bounded(echo_server: wsync
 # ---- interop with the websockets library ------------------------------------------------
 
 
+@websockets_sync_on_pypy
 def test_websockets_sync_client_against_our_sync_server(echo_server: wsync.Server) -> None:
     client = pytest.importorskip("websockets.sync.client")
     with client.connect(uri(echo_server), open_timeout=WAIT, close_timeout=WAIT) as ws:
@@ -461,6 +463,7 @@ def test_websockets_sync_client_against_our_sync_server(echo_server: wsync.Serve
     assert ws.close_code == 1000
 
 
+@websockets_sync_on_pypy
 def test_websockets_client_with_compression_against_our_server() -> None:
     client = pytest.importorskip("websockets.sync.client")
     with wsync.serve(echo) as server:
@@ -470,6 +473,7 @@ def test_websockets_client_with_compression_against_our_server() -> None:
             assert ws.recv(timeout=WAIT) == "compressible " * 10_000
 
 
+@websockets_sync_on_pypy
 def test_our_sync_client_against_websockets_sync_server() -> None:
     ws_server = pytest.importorskip("websockets.sync.server")
     closes: List[Any] = []
@@ -496,6 +500,7 @@ def test_our_sync_client_against_websockets_sync_server() -> None:
     assert closes == [1000]
 
 
+@websockets_sync_on_pypy
 def test_websockets_server_closing_first_is_clean() -> None:
     ws_server = pytest.importorskip("websockets.sync.server")
 
