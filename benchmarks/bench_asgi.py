@@ -7,8 +7,8 @@ Usage::
                                     [--client picows|wsframe] [--text] [--loop auto|asyncio|uvloop]
 
 Each server is uvicorn in a process of its own on 127.0.0.1 (port 0), with
-the same raw ASGI echo app (below), ``--http httptools`` (uvicorn's
-default when installed) and the same event loop; only ``ws=`` differs:
+the same raw ASGI echo app (``examples/asgi_echo.py``), ``--http httptools``
+(uvicorn's default when installed) and the same event loop; only ``ws=`` differs:
 ``websockets-sansio`` (uvicorn's default), ``websockets`` (the legacy one),
 ``wsproto``, and ``wsframe`` (``wsframe.asgi:UvicornProtocol``). The
 client, the modes (round trip; pipelined batches of up to 256 messages, at
@@ -30,7 +30,9 @@ import threading
 from typing import Dict, List, Optional, Tuple
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples"))
 
+from asgi_echo import app  # noqa: E402  the echo app Autobahn runs, each message back as it came
 from bench_echo import MAX_SIZE, measure, stop_server, table  # noqa: E402
 
 WS = {
@@ -39,23 +41,6 @@ WS = {
     "websockets": "websockets",
     "wsproto": "wsproto",
 }
-
-
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-    """The echo app every server runs: each message back as it came."""
-    if scope["type"] != "websocket":
-        return
-    await receive()  # websocket.connect
-    await send({"type": "websocket.accept"})
-    while True:
-        message = await receive()
-        if message["type"] != "websocket.receive":
-            return
-        text = message.get("text")
-        if text is not None:
-            await send({"type": "websocket.send", "text": text})
-        else:
-            await send({"type": "websocket.send", "bytes": message["bytes"]})
 
 
 def serve(name: str, loop: str) -> None:

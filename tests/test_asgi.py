@@ -299,6 +299,35 @@ def test_invalid_utf8_gets_1007() -> None:
     assert received[1]["type"] == "websocket.disconnect" and received[1]["code"] == 1007
 
 
+@pytest.mark.parametrize(
+    "bad_frame, code",
+    [
+        (lambda: wsframe.encode_frame(5, b"", mask=True), 1002),  # reserved opcode (Autobahn 4.1.3)
+        (lambda: wsframe.encode_frame(1, b"x", rsv2=True, mask=True), 1002),  # RSV2 (3.2)
+        (lambda: wsframe.encode_frame(1, b"\xce\xba\xff", mask=True), 1007),  # not UTF-8 (6.x)
+    ],
+    ids=["opcode", "rsv", "utf8"],
+)
+def test_reply_to_message_before_protocol_error_precedes_the_close(bad_frame: Any, code: int) -> None:
+    """The echo of a message received just before a protocol error goes out
+    before the error's close frame: the frame is held until the application
+    comes back for more, not released when it takes the last message."""
+    with uvicorn_server(raw_echo) as port:
+
+        async def main() -> None:
+            client = RawClient(port)
+            await client.open()
+            client.writer.write(wsframe.encode_frame(1, b"Hello", mask=True) + bad_frame())
+            events = await client.next_events(wsframe.CloseReceived)
+            kinds = [type(e) for e in events if isinstance(e, (wsframe.TextMessage, wsframe.CloseReceived))]
+            assert kinds == [wsframe.TextMessage, wsframe.CloseReceived], events
+            assert events[0].data == "Hello"
+            assert [e.code for e in events if isinstance(e, wsframe.CloseReceived)] == [code]
+            client.writer.close()
+
+        run(main())
+
+
 def test_ping_timeout_closes_with_1011() -> None:
     with uvicorn_server(raw_echo, ws_ping_interval=0.1, ws_ping_timeout=0.2) as port:
 

@@ -590,6 +590,13 @@ class UvicornProtocol(asyncio.BufferedProtocol):
             self.transport.close()
 
     async def receive(self) -> Dict[str, Any]:
+        if self._failing:
+            # A protocol error's close frame is held until the application
+            # has handled the messages before it. Coming back for more means
+            # it has (its replies are written): the frame goes out now, after
+            # them. Not when it *takes* the last one: its reply would then
+            # follow our close frame and be dropped (Autobahn 3.2, 4.1.3, 5.15).
+            self._flush()
         queue = self._queue
         while not queue:
             if self._disconnect is not None:
@@ -612,8 +619,6 @@ class UvicornProtocol(asyncio.BufferedProtocol):
         conn.delivered(item)
         if self.read_paused:
             self._maybe_resume()
-        if self._failing:
-            self._flush()  # the held close frame goes once every message is delivered
         return message
 
     def _maybe_resume(self) -> None:
