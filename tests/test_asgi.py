@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -42,10 +43,15 @@ HTTP_PARSERS = ["h11", pytest.param("httptools", marks=pytest.mark.skipif(
 
 
 @contextlib.contextmanager
-def uvicorn_server(app: Any, **options: Any) -> Iterator[int]:
-    """Serve ``app`` with uvicorn and our protocol in a thread; yield the port."""
+def uvicorn_server(app: Any, port: int = 0, **options: Any) -> Iterator[int]:
+    """Serve ``app`` with uvicorn and our protocol in a thread; yield the port.
+
+    ``port`` 0 takes an ephemeral one; a given port (a restart on the port
+    of a server just stopped) is bound with SO_REUSEADDR.
+    """
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     sock.listen(64)
     options.setdefault("lifespan", "off")
     options.setdefault("log_level", "warning")
@@ -65,6 +71,15 @@ def uvicorn_server(app: Any, **options: Any) -> Iterator[int]:
         thread.join(15)
         sock.close()
         assert not thread.is_alive(), "uvicorn did not stop"
+
+
+async def until(check: Any, what: Any, timeout: float = 5.0) -> None:
+    """Poll ``check()`` every 20 ms until true; fail after ``timeout`` with ``what()``."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s: {what()}")
+        await asyncio.sleep(0.02)
 
 
 # ---- apps -------------------------------------------------------------------------------
@@ -536,25 +551,122 @@ def test_socketio_rooms_over_websocket() -> None:
             await clients["a"].emit("join", "red")
             await clients["b"].emit("join", "red")
             await clients["c"].emit("join", "blue")
-
-            async def until(check: Any) -> None:
-                for _ in range(250):
-                    if check():
-                        return
-                    await asyncio.sleep(0.02)
-                raise AssertionError(f"timed out: {inbox}")
-
-            await until(lambda: all(("joined", r) in inbox[n] for n, r in (("a", "red"), ("b", "red"), ("c", "blue"))))
+            what = lambda: inbox  # noqa: E731
+            await until(
+                lambda: all(("joined", r) in inbox[n] for n, r in (("a", "red"), ("b", "red"), ("c", "blue"))), what
+            )
             await clients["c"].emit("shout", {"room": "red", "text": "hello red"})
-            await until(lambda: ("room_message", "hello red") in inbox["a"] and ("room_message", "hello red") in inbox["b"])
+            await until(
+                lambda: ("room_message", "hello red") in inbox["a"] and ("room_message", "hello red") in inbox["b"],
+                what,
+            )
             await clients["a"].emit("whisper", {"to": clients["c"].get_sid(), "text": "psst"})
-            await until(lambda: ("private", "psst") in inbox["c"])
+            await until(lambda: ("private", "psst") in inbox["c"], what)
             assert ("room_message", "hello red") not in inbox["c"]
             assert ("private", "psst") not in inbox["a"] + inbox["b"]
             for client in clients.values():
                 await client.disconnect()
 
         run(main())
+
+
+class SocketIOServer:
+    """A python-socketio ``AsyncServer`` + ``ASGIApp`` with short heartbeats
+    (engine.io pings every 0.2 s, 0.5 s to answer) that records who connected
+    and counts the heartbeat answers (PONG packets) it receives, through
+    the engine.io logger (its public hook for what it receives)."""
+
+    def __init__(self, socketio: Any) -> None:
+        self.sids: List[str] = []
+        self.pongs = 0
+        self.loop: Any = None  # the server thread's event loop, for pushes from the test
+        counter = logging.getLogger(f"test_asgi.engineio.{id(self)}")
+        counter.setLevel(logging.INFO)
+        counter.propagate = False
+        counter.addHandler(_PongCounter(self))
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi", ping_interval=0.2, ping_timeout=0.5, engineio_logger=counter
+        )
+        self.app = socketio.ASGIApp(self.sio)
+
+        @self.sio.event
+        async def connect(sid: str, environ: Any) -> None:
+            self.loop = asyncio.get_running_loop()
+            self.sids.append(sid)
+
+    async def push(self, event: str, data: Any, to: str) -> None:
+        """``sio.emit(event, data, to=to)`` on the server's loop, from the test's (bounded)."""
+        future = asyncio.run_coroutine_threadsafe(self.sio.emit(event, data, to=to), self.loop)
+        await asyncio.wait_for(asyncio.wrap_future(future), 5)
+
+
+class _PongCounter(logging.Handler):
+    def __init__(self, server: SocketIOServer) -> None:
+        super().__init__()
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # engine.io logs "%s: Received packet %s data %s" (sid, packet name, data).
+        if record.msg.startswith("%s: Received packet") and record.args and record.args[1] == "PONG":  # type: ignore[index]
+            self.server.pongs += 1
+
+
+def test_socketio_heartbeat_push_and_reconnect_after_restart() -> None:
+    """Over the websocket transport: engine.io's heartbeat keeps an idle
+    connection open for several ping intervals (with uvicorn's own
+    WebSocket pings under it), the server pushes to one client, and after
+    uvicorn stops (close 1012) and starts again on the same port, the client
+    reconnects by itself and the new server's push arrives."""
+    socketio = pytest.importorskip("socketio")
+    pytest.importorskip("aiohttp")  # the asyncio client's websocket transport
+    first, second = SocketIOServer(socketio), SocketIOServer(socketio)
+    options = {"ws_ping_interval": 0.25, "ws_ping_timeout": 0.5}
+
+    async def main() -> None:
+        servers = contextlib.ExitStack()
+        # Started and stopped in a worker thread: this loop keeps serving the
+        # clients meanwhile (they must answer the 1012 close to let uvicorn stop).
+        port = await asyncio.to_thread(servers.enter_context, uvicorn_server(first.app, **options))
+        inbox: Dict[str, List[Any]] = {"a": [], "b": []}
+        clients = {}
+        try:
+            for name in inbox:
+                client = socketio.AsyncClient(
+                    reconnection=True, reconnection_delay=0.1, reconnection_delay_max=0.5, randomization_factor=0
+                )
+                client.on("pushed", (lambda n: lambda data: inbox[n].append(data))(name))
+                await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"], wait_timeout=5)
+                clients[name] = client
+            a, b = clients["a"], clients["b"]
+            sid_a = a.get_sid()
+            await until(lambda: len(first.sids) == 2, lambda: first.sids)
+
+            # Idle for 1.5 s, over seven ping intervals: the heartbeat holds it.
+            await asyncio.sleep(1.5)
+            assert a.connected and b.connected and a.get_sid() == sid_a
+            assert first.sids == [sid_a, b.get_sid()]  # nobody reconnected
+            assert first.pongs >= 6, first.pongs  # about 14: 7 per client
+
+            await first.push("pushed", "to a only", to=sid_a)
+            await until(lambda: inbox["a"] == ["to a only"], lambda: inbox)
+            await asyncio.sleep(0.1)
+            assert inbox["b"] == []
+
+            # Restart: stop uvicorn, start a new server on the same port.
+            await asyncio.to_thread(servers.close)
+            port2 = await asyncio.to_thread(servers.enter_context, uvicorn_server(second.app, port=port, **options))
+            assert port2 == port
+            await until(lambda: len(second.sids) == 2 and a.connected and b.connected, lambda: second.sids, 15)
+            assert a.get_sid() in second.sids and a.get_sid() != sid_a
+            await second.push("pushed", "after restart", to=a.get_sid())
+            await until(lambda: inbox["a"] == ["to a only", "after restart"], lambda: inbox)
+            assert inbox["b"] == []
+        finally:
+            for client in clients.values():
+                await asyncio.wait_for(client.disconnect(), 10)
+            await asyncio.to_thread(servers.close)
+
+    run(main(), timeout=60)
 
 
 # ---- the one option, end to end ---------------------------------------------------------
