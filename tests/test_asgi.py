@@ -17,7 +17,7 @@ import logging
 import socket
 import threading
 import time
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -460,11 +460,29 @@ class FakeTransport:
         self.reading_paused = False
 
 
-def test_reads_pause_at_ws_max_queue_and_closing_resumes_them() -> None:
+async def fake_connection(app: Any, **options: Any) -> Tuple[Any, FakeTransport, wsframe.Connection]:
+    """Our protocol for ``app`` on a stand-in transport, opened by a wsframe
+    client: (protocol, transport, client). Runs on the caller's loop."""
     from uvicorn.server import ServerState
 
     from wsframe.asgi import UvicornProtocol
 
+    config = uvicorn.Config(app, ws=WS, lifespan="off", **options)
+    config.load()
+    protocol = UvicornProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = FakeTransport()
+    client = wsframe.Connection("client", host="127.0.0.1", target="/")
+    protocol.connection_made(transport)
+    protocol.data_received(client.data_to_send())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    client.receive_data(transport.buffer)
+    transport.buffer = b""
+    assert any(isinstance(e, wsframe.HandshakeAccepted) for e in client.events())
+    return protocol, transport, client
+
+
+def test_reads_pause_at_ws_max_queue_and_closing_resumes_them() -> None:
     async def main() -> None:
         gate = asyncio.Event()
 
@@ -474,18 +492,7 @@ def test_reads_pause_at_ws_max_queue_and_closing_resumes_them() -> None:
             await gate.wait()  # reads nothing
             await send({"type": "websocket.close"})
 
-        config = uvicorn.Config(app, ws=WS, lifespan="off", ws_max_queue=2)
-        config.load()
-        protocol = UvicornProtocol(config=config, server_state=ServerState(), app_state={})
-        transport = FakeTransport()
-        client = wsframe.Connection("client", host="127.0.0.1", target="/")
-        protocol.connection_made(transport)  # type: ignore[arg-type]
-        protocol.data_received(client.data_to_send())
-        for _ in range(20):
-            await asyncio.sleep(0)
-        client.receive_data(transport.buffer)
-        transport.buffer = b""
-        assert any(isinstance(e, wsframe.HandshakeAccepted) for e in client.events())
+        protocol, transport, client = await fake_connection(app, ws_max_queue=2)
         client.send_text("one")
         protocol.data_received(client.data_to_send())
         assert not transport.reading_paused  # 1 unread < ws_max_queue
@@ -503,6 +510,63 @@ def test_reads_pause_at_ws_max_queue_and_closing_resumes_them() -> None:
         assert protocol.close_timer is None
 
     run(main())
+
+
+def test_connections_share_the_thread_s_read_buffer() -> None:
+    """One read buffer per thread, not 64 KiB per idle connection: a frame
+    half read by one connection survives another connection's read into
+    the same buffer (the connection copies what it keeps)."""
+    from wsframe.asgi import protocol as protocol_module
+
+    received: Dict[str, List[Any]] = {"a": [], "b": []}
+
+    def recorder(name: str) -> Any:
+        async def app(scope: Dict[str, Any], receive: Any, send: Any) -> None:
+            await receive()
+            await send({"type": "websocket.accept"})
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive":
+                    return
+                received[name].append(message.get("text") or message.get("bytes"))
+
+        return app
+
+    def read(protocol: Any, data: bytes) -> None:
+        """What the transport does: fill get_buffer(), then buffer_updated()."""
+        buffer = protocol.get_buffer(-1)
+        buffer[: len(data)] = data
+        protocol.buffer_updated(len(data))
+
+    async def main() -> None:
+        pa, _, ca = await fake_connection(recorder("a"))
+        pb, _, cb = await fake_connection(recorder("b"))
+        assert pa.get_buffer(-1) is pb.get_buffer(-1)
+        ca.send_binary(b"A" * 1000)
+        ca.send_text("\u00e9" * 300)  # split inside a two-byte UTF-8 sequence below
+        frames_a = ca.data_to_send()
+        cb.send_binary(b"B" * 1000)
+        read(pa, frames_a[:500])
+        read(pb, cb.data_to_send())  # overwrites the shared buffer
+        read(pa, frames_a[500:1313])
+        cb.send_text("b" * 100)
+        read(pb, cb.data_to_send())  # and again
+        read(pa, frames_a[1313:])
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert received == {"a": [b"A" * 1000, "\u00e9" * 300], "b": [b"B" * 1000, "b" * 100]}
+        for protocol, client in ((pa, ca), (pb, cb)):
+            client.close()
+            read(protocol, client.data_to_send())
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    run(main())
+    other: List[Any] = []
+    thread = threading.Thread(target=lambda: other.append(protocol_module._shared_read_buffer()))
+    thread.start()
+    thread.join(10)
+    assert other and other[0] is not protocol_module._shared_read_buffer()
 
 
 def test_worker_class_uses_our_protocol() -> None:
