@@ -19,8 +19,10 @@
 # The server always gets killed.
 set -euo pipefail
 
-# Everything in a function: bash parses it whole before running, so editing
-# this file during a long run cannot break the run.
+# Everything in a function, called with its exit on the same line: bash
+# parses both whole before running, so editing this file during a long run
+# cannot break the run (a bare last line "main" let bash read on after it
+# at the old offset, and a syntax error replaced main's status).
 main() {
     ROOT=$(cd "$(dirname "$0")/.." && pwd)
     SHARED=${WSFRAME_SHARED:-$ROOT/../shared}
@@ -64,4 +66,4 @@ main() {
     return "$status"
 }
 
-main "$@"
+main "$@"; exit $?
