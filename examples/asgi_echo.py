@@ -5,9 +5,10 @@ Usage: ``python examples/asgi_echo.py PORT [HOST]`` (host 127.0.0.1).
 The uvicorn counterpart of examples/echo_server.py, and what
 ``AUTOBAHN_SERVER=examples/asgi_echo.py scripts/autobahn.sh`` runs
 Autobahn|Testsuite against: every text message comes back as text, every
-binary message as binary, through uvicorn (``ws=UvicornProtocol``) and the
-plain ASGI interface, no framework in between (benchmarks/bench_asgi.py
-serves the same ``app`` under every ``ws=``). ``ws_max_size`` is 64 MiB
+binary message as binary, through uvicorn
+(``ws="wsframe.asgi:UvicornProtocol"``) and the plain ASGI interface, no
+framework in between (benchmarks/bench_asgi.py serves the same ``app``
+under every ``ws=``). ``ws_max_size`` is 64 MiB
 because the suite sends 16 MiB messages (cases 9.x); a real server should
 keep uvicorn's default. permessage-deflate is uvicorn's default
 (``ws_per_message_deflate``), so sections 12 and 13 are exercised too.
@@ -47,14 +48,12 @@ async def app(
 def main(port: int, host: str) -> None:
     import uvicorn  # here, so that benchmarks/bench_asgi.py can import the bare app
 
-    from wsframe.asgi import UvicornProtocol
-
     print(f"asgi echo server on ws://{host}:{port}", flush=True)
     uvicorn.run(
         app,
         host=host,
         port=port,
-        ws=UvicornProtocol,
+        ws="wsframe.asgi:UvicornProtocol",  # uvicorn imports it, as from --ws
         ws_max_size=MAX_SIZE,
         ws_ping_interval=None,  # the suite measures us, not the other way round
         lifespan="off",
