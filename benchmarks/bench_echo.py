@@ -336,7 +336,12 @@ def table(
                 ratio = (ours / theirs if rate else theirs / ours) if ours and theirs else None
                 row.append("-" if ratio is None else f"{ratio:.2f}x")
             rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    return markdown_table(rows)
+
+
+def markdown_table(rows: List[List[str]]) -> str:
+    """``rows`` (the first is the header) as an aligned Markdown table."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(r, widths)) + " |" for r in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run Autobahn|Testsuite (fuzzing client) against examples/echo_server.py.
+# Run Autobahn|Testsuite (fuzzing client) against examples/echo_server.py
+# (wsframe.aio), or another echo server of examples/ with AUTOBAHN_SERVER.
 #
 # Usage: scripts/autobahn.sh [CASES]      (default: every case)
 # Environment:
@@ -8,16 +9,21 @@
 #                     long for CI; run them with AUTOBAHN_EXCLUDE='' scripts/autobahn.sh '12.*,13.*')
 #   AUTOBAHN_OUTDIR   report directory (default: a fresh temporary one)
 #   AUTOBAHN_ALLOW_NONSTRICT  1: a NON-STRICT case does not fail the run
+#   AUTOBAHN_TIMEOUT  limit for the suite's run in seconds (default: run.sh's, 1800)
+#   AUTOBAHN_SERVER   the echo server, a script taking PORT (default
+#                     examples/echo_server.py; examples/echo_listener.py is the
+#                     callback API's, examples/asgi_echo.py is uvicorn with
+#                     wsframe.asgi.UvicornProtocol)
 #   PYTHON            interpreter for the echo server (default: python3)
-#   AUTOBAHN_SERVER   the echo server script (default examples/echo_server.py;
-#                     examples/echo_listener.py is the callback API's)
 # Prints the summary; exits non-zero when a case FAILED or was NON-STRICT, or
 # the run broke. scripts/autobahn_client.sh tests the client direction.
 # The server always gets killed.
 set -euo pipefail
 
-# Everything in a function: bash parses it whole before running, so editing
-# this file during a long run cannot break the run.
+# Everything in a function, called with its exit on the same line: bash
+# parses both whole before running, so editing this file during a long run
+# cannot break the run (a bare last line "main" let bash read on after it
+# at the old offset, and a syntax error replaced main's status).
 main() {
     ROOT=$(cd "$(dirname "$0")/.." && pwd)
     SHARED=${WSFRAME_SHARED:-$ROOT/../shared}
@@ -26,6 +32,9 @@ main() {
     EXCLUDE=${AUTOBAHN_EXCLUDE-12.*,13.*}
     CASES=${1:-*}
     OUTDIR=${AUTOBAHN_OUTDIR:-$(mktemp -d)}
+    SERVER_SCRIPT=${AUTOBAHN_SERVER:-examples/echo_server.py}
+    case $SERVER_SCRIPT in /*) ;; *) SERVER_SCRIPT=$ROOT/$SERVER_SCRIPT ;; esac
+    [ -f "$SERVER_SCRIPT" ] || { echo "autobahn.sh: no echo server $SERVER_SCRIPT" >&2; exit 2; }
 
     # shellcheck source=scripts/autobahn_common.sh
     . "$ROOT/scripts/autobahn_common.sh"
@@ -34,7 +43,7 @@ main() {
     LOG=$OUTDIR/echo_server.log
     mkdir -p "$OUTDIR"
     autobahn_choose_wsframe autobahn
-    "$PYTHON" "$ROOT/${AUTOBAHN_SERVER:-examples/echo_server.py}" "$PORT" >"$LOG" 2>&1 &
+    "$PYTHON" "$SERVER_SCRIPT" "$PORT" >"$LOG" 2>&1 &
     SERVER=$!
     cleanup() { kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true; }
     trap cleanup EXIT
@@ -43,7 +52,8 @@ main() {
     rm -f "$JSON"
     args=(-w 20 -j "$JSON")
     [ -n "$EXCLUDE" ] && args+=(-x "$EXCLUDE")
-    echo "autobahn: echo server pid $SERVER on ws://127.0.0.1:$PORT, cases '$CASES', excluded '${EXCLUDE:-none}', report in $OUTDIR"
+    [ -n "${AUTOBAHN_TIMEOUT:-}" ] && args+=(-t "$AUTOBAHN_TIMEOUT")
+    echo "autobahn: echo server $(basename "$SERVER_SCRIPT") pid $SERVER on ws://127.0.0.1:$PORT, cases '$CASES', excluded '${EXCLUDE:-none}', report in $OUTDIR"
     status=0
     "$SHARED/autobahn/run.sh" "${args[@]}" "ws://127.0.0.1:$PORT" "$CASES" "$OUTDIR" || status=$?
     if ! kill -0 "$SERVER" 2>/dev/null; then
@@ -57,4 +67,4 @@ main() {
     return "$status"
 }
 
-main "$@"
+main "$@"; exit $?

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import socket
 import threading
 import time
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -42,10 +43,15 @@ HTTP_PARSERS = ["h11", pytest.param("httptools", marks=pytest.mark.skipif(
 
 
 @contextlib.contextmanager
-def uvicorn_server(app: Any, **options: Any) -> Iterator[int]:
-    """Serve ``app`` with uvicorn and our protocol in a thread; yield the port."""
+def uvicorn_server(app: Any, port: int = 0, **options: Any) -> Iterator[int]:
+    """Serve ``app`` with uvicorn and our protocol in a thread; yield the port.
+
+    ``port`` 0 takes an ephemeral one; a given port (a restart on the port
+    of a server just stopped) is bound with SO_REUSEADDR.
+    """
     sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     sock.listen(64)
     options.setdefault("lifespan", "off")
     options.setdefault("log_level", "warning")
@@ -65,6 +71,15 @@ def uvicorn_server(app: Any, **options: Any) -> Iterator[int]:
         thread.join(15)
         sock.close()
         assert not thread.is_alive(), "uvicorn did not stop"
+
+
+async def until(check: Any, what: Any, timeout: float = 5.0) -> None:
+    """Poll ``check()`` every 20 ms until true; fail after ``timeout`` with ``what()``."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s: {what()}")
+        await asyncio.sleep(0.02)
 
 
 # ---- apps -------------------------------------------------------------------------------
@@ -299,6 +314,35 @@ def test_invalid_utf8_gets_1007() -> None:
     assert received[1]["type"] == "websocket.disconnect" and received[1]["code"] == 1007
 
 
+@pytest.mark.parametrize(
+    "bad_frame, code",
+    [
+        (lambda: wsframe.encode_frame(5, b"", mask=True), 1002),  # reserved opcode (Autobahn 4.1.3)
+        (lambda: wsframe.encode_frame(1, b"x", rsv2=True, mask=True), 1002),  # RSV2 (3.2)
+        (lambda: wsframe.encode_frame(1, b"\xce\xba\xff", mask=True), 1007),  # not UTF-8 (6.x)
+    ],
+    ids=["opcode", "rsv", "utf8"],
+)
+def test_reply_to_message_before_protocol_error_precedes_the_close(bad_frame: Any, code: int) -> None:
+    """The echo of a message received just before a protocol error goes out
+    before the error's close frame: the frame is held until the application
+    comes back for more, not released when it takes the last message."""
+    with uvicorn_server(raw_echo) as port:
+
+        async def main() -> None:
+            client = RawClient(port)
+            await client.open()
+            client.writer.write(wsframe.encode_frame(1, b"Hello", mask=True) + bad_frame())
+            events = await client.next_events(wsframe.CloseReceived)
+            kinds = [type(e) for e in events if isinstance(e, (wsframe.TextMessage, wsframe.CloseReceived))]
+            assert kinds == [wsframe.TextMessage, wsframe.CloseReceived], events
+            assert [e.data for e in events if isinstance(e, wsframe.TextMessage)] == ["Hello"]
+            assert [e.code for e in events if isinstance(e, wsframe.CloseReceived)] == [code]
+            client.writer.close()
+
+        run(main())
+
+
 def test_ping_timeout_closes_with_1011() -> None:
     with uvicorn_server(raw_echo, ws_ping_interval=0.1, ws_ping_timeout=0.2) as port:
 
@@ -416,11 +460,29 @@ class FakeTransport:
         self.reading_paused = False
 
 
-def test_reads_pause_at_ws_max_queue_and_closing_resumes_them() -> None:
+async def fake_connection(app: Any, **options: Any) -> Tuple[Any, FakeTransport, wsframe.Connection]:
+    """Our protocol for ``app`` on a stand-in transport, opened by a wsframe
+    client: (protocol, transport, client). Runs on the caller's loop."""
     from uvicorn.server import ServerState
 
     from wsframe.asgi import UvicornProtocol
 
+    config = uvicorn.Config(app, ws=WS, lifespan="off", **options)
+    config.load()
+    protocol = UvicornProtocol(config=config, server_state=ServerState(), app_state={})
+    transport = FakeTransport()
+    client = wsframe.Connection("client", host="127.0.0.1", target="/")
+    protocol.connection_made(transport)
+    protocol.data_received(client.data_to_send())
+    for _ in range(20):
+        await asyncio.sleep(0)
+    client.receive_data(transport.buffer)
+    transport.buffer = b""
+    assert any(isinstance(e, wsframe.HandshakeAccepted) for e in client.events())
+    return protocol, transport, client
+
+
+def test_reads_pause_at_ws_max_queue_and_closing_resumes_them() -> None:
     async def main() -> None:
         gate = asyncio.Event()
 
@@ -430,18 +492,7 @@ def test_reads_pause_at_ws_max_queue_and_closing_resumes_them() -> None:
             await gate.wait()  # reads nothing
             await send({"type": "websocket.close"})
 
-        config = uvicorn.Config(app, ws=WS, lifespan="off", ws_max_queue=2)
-        config.load()
-        protocol = UvicornProtocol(config=config, server_state=ServerState(), app_state={})
-        transport = FakeTransport()
-        client = wsframe.Connection("client", host="127.0.0.1", target="/")
-        protocol.connection_made(transport)  # type: ignore[arg-type]
-        protocol.data_received(client.data_to_send())
-        for _ in range(20):
-            await asyncio.sleep(0)
-        client.receive_data(transport.buffer)
-        transport.buffer = b""
-        assert any(isinstance(e, wsframe.HandshakeAccepted) for e in client.events())
+        protocol, transport, client = await fake_connection(app, ws_max_queue=2)
         client.send_text("one")
         protocol.data_received(client.data_to_send())
         assert not transport.reading_paused  # 1 unread < ws_max_queue
@@ -459,6 +510,63 @@ def test_reads_pause_at_ws_max_queue_and_closing_resumes_them() -> None:
         assert protocol.close_timer is None
 
     run(main())
+
+
+def test_connections_share_the_thread_s_read_buffer() -> None:
+    """One read buffer per thread, not 64 KiB per idle connection: a frame
+    half read by one connection survives another connection's read into
+    the same buffer (the connection copies what it keeps)."""
+    from wsframe.asgi import protocol as protocol_module
+
+    received: Dict[str, List[Any]] = {"a": [], "b": []}
+
+    def recorder(name: str) -> Any:
+        async def app(scope: Dict[str, Any], receive: Any, send: Any) -> None:
+            await receive()
+            await send({"type": "websocket.accept"})
+            while True:
+                message = await receive()
+                if message["type"] != "websocket.receive":
+                    return
+                received[name].append(message.get("text") or message.get("bytes"))
+
+        return app
+
+    def read(protocol: Any, data: bytes) -> None:
+        """What the transport does: fill get_buffer(), then buffer_updated()."""
+        buffer = protocol.get_buffer(-1)
+        buffer[: len(data)] = data
+        protocol.buffer_updated(len(data))
+
+    async def main() -> None:
+        pa, _, ca = await fake_connection(recorder("a"))
+        pb, _, cb = await fake_connection(recorder("b"))
+        assert pa.get_buffer(-1) is pb.get_buffer(-1)
+        ca.send_binary(b"A" * 1000)
+        ca.send_text("\u00e9" * 300)  # split inside a two-byte UTF-8 sequence below
+        frames_a = ca.data_to_send()
+        cb.send_binary(b"B" * 1000)
+        read(pa, frames_a[:500])
+        read(pb, cb.data_to_send())  # overwrites the shared buffer
+        read(pa, frames_a[500:1313])
+        cb.send_text("b" * 100)
+        read(pb, cb.data_to_send())  # and again
+        read(pa, frames_a[1313:])
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert received == {"a": [b"A" * 1000, "\u00e9" * 300], "b": [b"B" * 1000, "b" * 100]}
+        for protocol, client in ((pa, ca), (pb, cb)):
+            client.close()
+            read(protocol, client.data_to_send())
+        for _ in range(20):
+            await asyncio.sleep(0)
+
+    run(main())
+    other: List[Any] = []
+    thread = threading.Thread(target=lambda: other.append(protocol_module._shared_read_buffer()))
+    thread.start()
+    thread.join(10)
+    assert other and other[0] is not protocol_module._shared_read_buffer()
 
 
 def test_worker_class_uses_our_protocol() -> None:
@@ -507,25 +615,122 @@ def test_socketio_rooms_over_websocket() -> None:
             await clients["a"].emit("join", "red")
             await clients["b"].emit("join", "red")
             await clients["c"].emit("join", "blue")
-
-            async def until(check: Any) -> None:
-                for _ in range(250):
-                    if check():
-                        return
-                    await asyncio.sleep(0.02)
-                raise AssertionError(f"timed out: {inbox}")
-
-            await until(lambda: all(("joined", r) in inbox[n] for n, r in (("a", "red"), ("b", "red"), ("c", "blue"))))
+            what = lambda: inbox  # noqa: E731
+            await until(
+                lambda: all(("joined", r) in inbox[n] for n, r in (("a", "red"), ("b", "red"), ("c", "blue"))), what
+            )
             await clients["c"].emit("shout", {"room": "red", "text": "hello red"})
-            await until(lambda: ("room_message", "hello red") in inbox["a"] and ("room_message", "hello red") in inbox["b"])
+            await until(
+                lambda: ("room_message", "hello red") in inbox["a"] and ("room_message", "hello red") in inbox["b"],
+                what,
+            )
             await clients["a"].emit("whisper", {"to": clients["c"].get_sid(), "text": "psst"})
-            await until(lambda: ("private", "psst") in inbox["c"])
+            await until(lambda: ("private", "psst") in inbox["c"], what)
             assert ("room_message", "hello red") not in inbox["c"]
             assert ("private", "psst") not in inbox["a"] + inbox["b"]
             for client in clients.values():
                 await client.disconnect()
 
         run(main())
+
+
+class SocketIOServer:
+    """A python-socketio ``AsyncServer`` + ``ASGIApp`` with short heartbeats
+    (engine.io pings every 0.2 s, 0.5 s to answer) that records who connected
+    and counts the heartbeat answers (PONG packets) it receives, through
+    the engine.io logger (its public hook for what it receives)."""
+
+    def __init__(self, socketio: Any) -> None:
+        self.sids: List[str] = []
+        self.pongs = 0
+        self.loop: Any = None  # the server thread's event loop, for pushes from the test
+        counter = logging.getLogger(f"test_asgi.engineio.{id(self)}")
+        counter.setLevel(logging.INFO)
+        counter.propagate = False
+        counter.addHandler(_PongCounter(self))
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi", ping_interval=0.2, ping_timeout=0.5, engineio_logger=counter
+        )
+        self.app = socketio.ASGIApp(self.sio)
+
+        @self.sio.event
+        async def connect(sid: str, environ: Any) -> None:
+            self.loop = asyncio.get_running_loop()
+            self.sids.append(sid)
+
+    async def push(self, event: str, data: Any, to: str) -> None:
+        """``sio.emit(event, data, to=to)`` on the server's loop, from the test's (bounded)."""
+        future = asyncio.run_coroutine_threadsafe(self.sio.emit(event, data, to=to), self.loop)
+        await asyncio.wait_for(asyncio.wrap_future(future), 5)
+
+
+class _PongCounter(logging.Handler):
+    def __init__(self, server: SocketIOServer) -> None:
+        super().__init__()
+        self.server = server
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # engine.io logs "%s: Received packet %s data %s" (sid, packet name, data).
+        if record.msg.startswith("%s: Received packet") and record.args and record.args[1] == "PONG":  # type: ignore[index]
+            self.server.pongs += 1
+
+
+def test_socketio_heartbeat_push_and_reconnect_after_restart() -> None:
+    """Over the websocket transport: engine.io's heartbeat keeps an idle
+    connection open for several ping intervals (with uvicorn's own
+    WebSocket pings under it), the server pushes to one client, and after
+    uvicorn stops (close 1012) and starts again on the same port, the client
+    reconnects by itself and the new server's push arrives."""
+    socketio = pytest.importorskip("socketio")
+    pytest.importorskip("aiohttp")  # the asyncio client's websocket transport
+    first, second = SocketIOServer(socketio), SocketIOServer(socketio)
+    options = {"ws_ping_interval": 0.25, "ws_ping_timeout": 0.5}
+
+    async def main() -> None:
+        servers = contextlib.ExitStack()
+        # Started and stopped in a worker thread: this loop keeps serving the
+        # clients meanwhile (they must answer the 1012 close to let uvicorn stop).
+        port = await asyncio.to_thread(servers.enter_context, uvicorn_server(first.app, **options))
+        inbox: Dict[str, List[Any]] = {"a": [], "b": []}
+        clients = {}
+        try:
+            for name in inbox:
+                client = socketio.AsyncClient(
+                    reconnection=True, reconnection_delay=0.1, reconnection_delay_max=0.5, randomization_factor=0
+                )
+                client.on("pushed", (lambda n: lambda data: inbox[n].append(data))(name))
+                await client.connect(f"http://127.0.0.1:{port}", transports=["websocket"], wait_timeout=5)
+                clients[name] = client
+            a, b = clients["a"], clients["b"]
+            sid_a = a.get_sid()
+            await until(lambda: len(first.sids) == 2, lambda: first.sids)
+
+            # Idle for 1.5 s, over seven ping intervals: the heartbeat holds it.
+            await asyncio.sleep(1.5)
+            assert a.connected and b.connected and a.get_sid() == sid_a
+            assert first.sids == [sid_a, b.get_sid()]  # nobody reconnected
+            assert first.pongs >= 6, first.pongs  # about 14: 7 per client
+
+            await first.push("pushed", "to a only", to=sid_a)
+            await until(lambda: inbox["a"] == ["to a only"], lambda: inbox)
+            await asyncio.sleep(0.1)
+            assert inbox["b"] == []
+
+            # Restart: stop uvicorn, start a new server on the same port.
+            await asyncio.to_thread(servers.close)
+            port2 = await asyncio.to_thread(servers.enter_context, uvicorn_server(second.app, port=port, **options))
+            assert port2 == port
+            await until(lambda: len(second.sids) == 2 and a.connected and b.connected, lambda: second.sids, 15)
+            assert a.get_sid() in second.sids and a.get_sid() != sid_a
+            await second.push("pushed", "after restart", to=a.get_sid())
+            await until(lambda: inbox["a"] == ["to a only", "after restart"], lambda: inbox)
+            assert inbox["b"] == []
+        finally:
+            for client in clients.values():
+                await asyncio.wait_for(client.disconnect(), 10)
+            await asyncio.to_thread(servers.close)
+
+    run(main(), timeout=60)
 
 
 # ---- the one option, end to end ---------------------------------------------------------
