@@ -12,10 +12,10 @@ import pytest
 from wsframe.aio import ConnectionClosed, connect
 
 
-async def next_event(ws: Any, kind: Optional[str] = None) -> Dict[str, Any]:
+async def next_event(ws: Any, kind: Optional[str] = None, timeout: float = 15) -> Dict[str, Any]:
     """The next JSON event (of type ``kind`` if given, skipping others), bounded in time."""
     while True:
-        event = json.loads(await asyncio.wait_for(ws.recv(), 15))
+        event = json.loads(await asyncio.wait_for(ws.recv(), timeout))
         if kind is None or event["type"] == kind:
             return event
 
