@@ -16,8 +16,9 @@ The rule that keeps tornado's behaviour exact, as for websockets: the
 compiled parser only ever *accepts* frames. When it rejects one, or a frame
 is anything tornado could judge differently (an RSV bit tornado aborts on, a
 frame over ``max_message_size`` counting the fragments so far, a frame
-larger than the stream's buffer, a close frame, a continuation tornado has no
-message for, a new message inside one), the rest of the stream, from that
+larger than the stream's buffer, a close frame, a control frame whose length
+uses the 16- or 64-bit form, a continuation tornado has no message for, a
+new message inside one), the rest of the stream, from that
 frame's first byte, goes to tornado's original loop and ``_receive_frame``:
 the bytes already taken from the stream are served first by a per-connection
 ``_read_bytes``. tornado then aborts, closes with 1009 or handles the close
@@ -140,10 +141,11 @@ def make_receive_frame_loop(original: Callable[[Any], Awaitable[None]]) -> Calla
                 payload = item.payload
                 opcode = item.opcode
                 length = len(payload)
-                size = _header_size(segment[pos + 1] & 0x7F, masked) + length
+                code = segment[pos + 1] & 0x7F
+                size = _header_size(code, masked) + length
                 buffered = self._fragmented_message_buffer
                 if not acceptable(self, opcode, item.rsv1, item.rsv2, item.rsv3, length) or (
-                    (buffered is None) if opcode == 0 else (opcode < 8 and buffered is not None)
+                    (buffered is None) if opcode == 0 else (buffered is not None if opcode < 8 else code >= 126)
                 ):
                     raise _Handback(segment[pos:])
                 pos += size
