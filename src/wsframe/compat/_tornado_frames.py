@@ -80,6 +80,14 @@ def _serve_first(protocol: Any, leftover: bytes) -> None:
     protocol._read_bytes = _read_bytes
 
 
+def _rest(pending: bytes, data: bytes, pos: int) -> bytes:
+    """``(pending + data)[pos:]``, copying only what is kept."""
+    held = len(pending)
+    if pos >= held:
+        return data[pos - held :]  # the whole of data is data itself, not a copy
+    return pending[pos:] + data
+
+
 class _Handback(Exception):
     """Internal: tornado's own reader takes over from ``leftover``."""
 
@@ -129,25 +137,25 @@ def make_receive_frame_loop(original: Callable[[Any], Awaitable[None]]) -> Calla
                 data = await stream.read_bytes(need)
             else:
                 data = await stream.read_bytes(READ_SIZE, partial=True)
-            segment = pending + data if pending else data
+            held = len(pending)  # the stream so far is pending + data, never joined unless needed
             try:
                 frames, broken = parser.feed(data), False
             except _WsframeError as exc:
                 frames, broken = exc.frames, True
-            pos = 0  # where the next frame starts in segment
+            pos = 0  # where the next frame starts in pending + data
             for item in frames:
                 if self.client_terminated:
                     return  # tornado stops reading here: the rest is dropped
                 payload = item.payload
                 opcode = item.opcode
                 length = len(payload)
-                code = segment[pos + 1] & 0x7F
+                code = (data[pos + 1 - held] if pos + 1 >= held else pending[pos + 1]) & 0x7F
                 size = _header_size(code, masked) + length
                 buffered = self._fragmented_message_buffer
                 if not acceptable(self, opcode, item.rsv1, item.rsv2, item.rsv3, length) or (
                     (buffered is None) if opcode == 0 else (buffered is not None if opcode < 8 else code >= 126)
                 ):
-                    raise _Handback(segment[pos:])
+                    raise _Handback(_rest(pending, data, pos))
                 pos += size
                 if opcode and self._decompressor is not None:
                     self._frame_compressed = item.rsv1
@@ -170,8 +178,8 @@ def make_receive_frame_loop(original: Callable[[Any], Awaitable[None]]) -> Calla
                     work = 0
                     await asyncio.sleep(0)
             if broken:
-                raise _Handback(segment[pos:])
-            pending = segment[pos:]
+                raise _Handback(_rest(pending, data, pos))
+            pending = _rest(pending, data, pos)
             need = 0
             if pending:
                 need = _missing(self, pending, masked, acceptable)
