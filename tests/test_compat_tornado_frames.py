@@ -117,12 +117,13 @@ async def server_session(chunks: List[bytes], max_size: int, deflate: bool, coro
         writer.write(HANDSHAKE + extension + b"\r\n")
         head = await reader.readuntil(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 101"), head
+        reading = asyncio.ensure_future(read_until_quiet(reader))  # read while sending
         await send_slowly(writer, chunks + [CLOSE_1000])
         try:
             writer.write_eof()
         except OSError:
             pass
-        sent_back = await read_until_quiet(reader)
+        sent_back = await reading
         writer.close()
         for _ in range(50):  # let the server's handler see the end
             if events and events[-1][0] == "close":
@@ -135,6 +136,24 @@ async def server_session(chunks: List[bytes], max_size: int, deflate: bool, coro
 
 def run_server_session(chunks: List[bytes], max_size: int, deflate: bool, coroutine: bool) -> Tuple[Any, ...]:
     return asyncio.run(asyncio.wait_for(server_session(chunks, max_size, deflate, coroutine), TIMEOUT))
+
+
+def assert_same(patched: Tuple[Any, ...], plain: Tuple[Any, ...]) -> None:
+    """Equal, except that bytes cut short by a TCP reset are a prefix of the other run's.
+
+    A server that aborts while input is unread makes its kernel send a reset,
+    which may discard bytes it sent just before: when, is a race of the
+    loopback, not something tornado or the patch decides.
+    """
+    *head_p, bytes_p = patched
+    *head_u, bytes_u = plain
+    assert head_p == head_u
+    if bytes_p.endswith(b"<reset>") or bytes_u.endswith(b"<reset>"):
+        cut_p, cut_u = bytes_p.replace(b"<reset>", b""), bytes_u.replace(b"<reset>", b"")
+        shorter, longer = sorted((cut_p, cut_u), key=len)
+        assert longer.startswith(shorter)
+    else:
+        assert bytes_p == bytes_u
 
 
 def both_ways(run: Any, *args: Any) -> Tuple[Any, Any]:
@@ -158,7 +177,7 @@ def test_server_sees_the_same_from_random_and_hostile_streams(data: Any) -> None
     chunks = data.draw(chunkings(wire))
     args = (chunks, data.draw(MAX_SIZES), data.draw(st.booleans()), data.draw(st.booleans()))
     plain, patched = both_ways(run_server_session, *args)
-    assert patched == plain
+    assert_same(patched, plain)
 
 
 def test_server_sees_the_same_with_unmasked_and_odd_frames() -> None:
@@ -177,7 +196,7 @@ def test_server_sees_the_same_with_unmasked_and_odd_frames() -> None:
     ]
     for chunks in streams:
         plain, patched = both_ways(run_server_session, chunks, 1 << 20, False, False)
-        assert patched == plain, chunks
+        assert_same(patched, plain)
 
 
 @pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 300_000])
@@ -186,7 +205,7 @@ def test_server_large_and_boundary_frames(size: int) -> None:
     wire = wsframe.encode_frame(2, body, mask=True) + wsframe.encode_frame(1, b"after", mask=True)
     chunks = [wire[i : i + 50_000] for i in range(0, len(wire), 50_000)]
     plain, patched = both_ways(run_server_session, chunks, 1 << 20, False, False)
-    assert patched == plain
+    assert_same(patched, plain)
     assert plain[0][0] == ("message", "bytes", body)
 
 
@@ -225,13 +244,15 @@ async def client_session(wire: bytes, chunks_at: List[int], max_size: int) -> Tu
                 break
             await asyncio.sleep(0.01)
         # What the client sent back is masked with random keys: compare it unmasked.
-        frames = []
+        raw = got[0] if got else b""
+        marker = b"<reset>" if raw.endswith(b"<reset>") else b""
         parser = wsframe.FrameParser(is_server=True, reassemble=False, validate_utf8=False, rsv_allowed=(True,) * 3)
         try:
-            frames = [(f.opcode, f.fin, f.payload) for f in parser.feed(got[0].replace(b"<quiet>", b""))]
+            frames = parser.feed(raw.replace(b"<quiet>", b"").replace(b"<reset>", b""))
         except wsframe.ProtocolError as exc:
-            frames = [(f.opcode, f.fin, f.payload) for f in exc.frames] + ["error"]
-        return tuple(received), conn.close_code, conn.close_reason, tuple(frames)
+            frames, marker = exc.frames, marker + b"<error>"
+        unmasked = b"".join(wsframe.encode_frame(f.opcode, f.payload, fin=f.fin, rsv1=f.rsv1) for f in frames)
+        return tuple(received), conn.close_code, conn.close_reason, unmasked + marker
     finally:
         server.close()
 
@@ -246,7 +267,7 @@ def test_client_sees_the_same_from_random_and_hostile_streams(data: Any) -> None
     wire = write_frames(data.draw, data.draw(frame_specs(hostile=True)), masked=False)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(wire)), max_size=5)))
     plain, patched = both_ways(run_client_session, wire, cuts, data.draw(MAX_SIZES))
-    assert patched == plain
+    assert_same(patched, plain)
 
 
 # ---- interop: a patched tornado server and other clients ---------------------------------------
@@ -337,11 +358,11 @@ def test_invalid_utf8_and_oversize_drop_like_tornado() -> None:
     key = b"\x05\x06\x07\x08"
     bad = b"\x81\x82" + key + wsframe.apply_mask(b"\xc3\x28", key)
     plain, patched = both_ways(run_server_session, [bad], 1 << 20, False, False)
-    assert patched == plain
+    assert_same(patched, plain)
     assert plain[0] == (("close", None, None),)  # tornado aborts without a close frame
     over = wsframe.encode_frame(2, b"x" * 300, mask=True)
     plain, patched = both_ways(run_server_session, [over], 200, False, False)
-    assert patched == plain
+    assert_same(patched, plain)
     assert plain[1].startswith(b"\x88\x11\x03\xf1message too big")
 
 
