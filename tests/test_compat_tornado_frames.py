@@ -320,7 +320,7 @@ def test_patched_server_with_websockets_client() -> None:
 
 
 def test_patched_server_with_wsframe_client() -> None:
-    """wsframe's own client: text, binary, fragments, a ping, then invalid UTF-8."""
+    """wsframe's own client: text, a 70 KB binary message (64-bit length), a ping."""
     from wsframe.aio import connect
 
     async def main() -> Tuple[Any, ...]:
