@@ -19,6 +19,7 @@ Run (prints a table; ``--json`` for machine-readable output)::
     python benchmarks/bench_compat.py --libs wsproto,aiohttp --repeat 5 --kinds binary,text
     python benchmarks/bench_compat.py --micro   # the swapped functions alone
     python benchmarks/bench_compat.py --frames  # websockets' frame path: raw Protocol and asyncio server
+    python benchmarks/bench_compat.py --tornado # tornado's echo server: unpatched, patched, + writer
 
 MB/s counts the payload of one direction (MB = 10**6 bytes).
 """
@@ -503,6 +504,42 @@ asyncio.run(main())
 """
 
 
+TORNADO_SERVER_CODE = """
+import asyncio, os, sys, time
+mode = os.environ.get("BENCH_PATCH")
+if mode:
+    import wsframe.compat
+    wsframe.compat.patch("tornado", writer=mode == "writer")
+import tornado.httpserver, tornado.netutil, tornado.web, tornado.websocket
+
+class Echo(tornado.websocket.WebSocketHandler):
+    def on_message(self, message):
+        if message == "cpu?":
+            self.write_message(repr(time.process_time()))
+        else:
+            self.write_message(message, binary=isinstance(message, bytes))
+
+async def main():
+    app = tornado.web.Application([("/", Echo)], websocket_max_message_size=2**20)
+    sockets = tornado.netutil.bind_sockets(0, "127.0.0.1")
+    server = tornado.httpserver.HTTPServer(app)
+    server.add_sockets(sockets)
+    print(sockets[0].getsockname()[1], flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+profile = os.environ.get("BENCH_PROFILE")
+if profile:  # cProfile the whole server; the stats go to that file
+    import cProfile
+    cProfile.run("asyncio.run(main())", profile)
+else:
+    asyncio.run(main())
+"""
+
+#: --tornado: the server variants timed, label -> BENCH_PATCH value.
+TORNADO_VARIANTS = {"unpatched": "", "patched": "1", "patched+writer": "writer"}
+WS_VARIANTS = {"unpatched": "", "patched": "1"}
+
+
 def time_raw_receive(size: int, count: int, repeat: int) -> Dict[str, float]:
     """Best-of-``repeat`` nanoseconds per frame through Protocol.receive_data + events_received."""
     from websockets.protocol import SERVER, Protocol
@@ -580,11 +617,12 @@ class RawClient:
         self.writer.close()
 
 
-async def start_ws_server(patched: bool) -> Tuple[Any, int]:
-    env = dict(os.environ, BENCH_PATCH="1" if patched else "")
+async def start_ws_server(patch: str, code: str = WS_SERVER_CODE) -> Tuple[Any, int]:
+    """A server from ``code`` in a child process; BENCH_PATCH=``patch`` there."""
+    env = dict(os.environ, BENCH_PATCH=patch)
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1] / "src"), env.get("PYTHONPATH", "")])
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", WS_SERVER_CODE, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
+        sys.executable, "-c", code, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, env=env
     )
     assert proc.stdout is not None
     port = int(await asyncio.wait_for(proc.stdout.readline(), 30))
@@ -600,43 +638,52 @@ async def stop_ws_server(proc: Any) -> None:
         await proc.wait()
 
 
-async def time_ws_server(sizes: List[int], repeat: int, scale: float) -> List[Dict[str, Any]]:
-    """Best-of-``repeat`` messages/s and server CPU us/message per (mode, size, patched)."""
-    servers = {patched: await start_ws_server(patched) for patched in (False, True)}
-    best: Dict[Tuple[str, int, bool], Tuple[float, float]] = {}
+async def time_ws_server(
+    sizes: List[int], repeat: int, scale: float, code: str = WS_SERVER_CODE, variants: Optional[Dict[str, str]] = None
+) -> List[Dict[str, Any]]:
+    """Best-of-``repeat`` messages/s and server CPU us/message per (mode, size, variant).
+
+    Each row has ``<variant>_msg_s`` and ``<variant>_cpu_us`` for every
+    variant (``unpatched``, ``patched``...), and the speedups of each variant
+    over the first one.
+    """
+    variants = variants or WS_VARIANTS
+    servers = {label: await start_ws_server(patch, code) for label, patch in variants.items()}
+    best: Dict[Tuple[str, int, str], Tuple[float, float]] = {}
     try:
         for _ in range(repeat):
             for size in sizes:
                 frame = wsframe.encode_frame(2, os.urandom(size), mask=True)  # one key: the same bytes each time
                 for mode, counts in (("pipelined", PIPELINED_COUNTS), ("roundtrip", ROUNDTRIP_COUNTS)):
                     count = max(2, int(counts[size] * scale))
-                    for patched in (False, True):
+                    for label in variants:
                         client = RawClient()
-                        await client.connect(servers[patched][1])
+                        await client.connect(servers[label][1])
                         await client.roundtrip(frame, 20)  # warm up
                         cpu = await client.server_cpu()
                         run = client.pipelined if mode == "pipelined" else client.roundtrip
                         wall = await asyncio.wait_for(run(frame, count), 300)
                         cpu = await client.server_cpu() - cpu
                         client.close()
-                        key = (mode, size, patched)
+                        key = (mode, size, label)
                         old = best.get(key, (float("inf"), float("inf")))
                         best[key] = (min(old[0], wall / count), min(old[1], cpu / count))
     finally:
         for proc, _ in servers.values():
             await stop_ws_server(proc)
     rows = []
+    base = next(iter(variants))
     for mode in ("pipelined", "roundtrip"):
         for size in sizes:
-            (wu, cu), (wp, cp) = best[mode, size, False], best[mode, size, True]
-            rows.append(
-                {
-                    "mode": mode, "size": size,
-                    "unpatched_msg_s": 1 / wu, "patched_msg_s": 1 / wp, "msg_s_speedup": wu / wp,
-                    "unpatched_cpu_us": cu * 1e6, "patched_cpu_us": cp * 1e6,
-                    "cpu_speedup": cu / cp if cp else float("inf"),
-                }
-            )
+            row: Dict[str, Any] = {"mode": mode, "size": size}
+            wb, cb = best[mode, size, base]
+            for label in variants:
+                wall, cpu = best[mode, size, label]
+                row[f"{label}_msg_s"], row[f"{label}_cpu_us"] = 1 / wall, cpu * 1e6
+                if label != base:
+                    row[f"{label}_msg_s_speedup"] = wb / wall
+                    row[f"{label}_cpu_speedup"] = cb / cpu if cpu else float("inf")
+            rows.append(row)
     return rows
 
 
@@ -663,7 +710,29 @@ def run_frames(sizes: List[int], repeat: int, scale: float, json_out: bool) -> i
             f"{'server CPU us/msg unp.':>23} {'patched':>8} {'speedup':>8}")
     print_rows(head, [
         f"{r['mode']:<10} {label[r['size']]:>6} {r['unpatched_msg_s']:>16,.0f} {r['patched_msg_s']:>14,.0f} "
-        f"{r['msg_s_speedup']:>7.2f}x {r['unpatched_cpu_us']:>23,.1f} {r['patched_cpu_us']:>8,.1f} {r['cpu_speedup']:>7.2f}x"
+        f"{r['patched_msg_s_speedup']:>7.2f}x {r['unpatched_cpu_us']:>23,.1f} {r['patched_cpu_us']:>8,.1f} "
+        f"{r['patched_cpu_speedup']:>7.2f}x"
+        for r in server
+    ])
+    return 0
+
+
+def run_tornado(sizes: List[int], repeat: int, scale: float, json_out: bool) -> int:
+    """tornado's echo server in a child process: unpatched, patched, patched with the writer."""
+    server = asyncio.run(time_ws_server(sizes, repeat, scale, TORNADO_SERVER_CODE, TORNADO_VARIANTS))
+    if json_out:
+        print(json.dumps({"backend": wsframe.backend_info(), "versions": compat.versions(), "server": server}, indent=2))
+        return 0
+    label = {v: k for k, v in FRAME_SIZES.items()}
+    info = wsframe.backend_info()
+    print(f"wsframe backend={info['backend']} mask={info['mask_kernel']}; tornado {compat.versions()['tornado']}; {info['python']}")
+    print(f"tornado echo server (child process), raw client; best of {repeat}; speedups over unpatched")
+    head = (f"{'mode':<10} {'size':>6} {'msg/s unp.':>11} {'patched':>8} {'+writer':>8} "
+            f"{'CPU us/msg unp.':>16} {'patched':>8} {'+writer':>8}")
+    print_rows(head, [
+        f"{r['mode']:<10} {label[r['size']]:>6} {r['unpatched_msg_s']:>11,.0f} {r['patched_msg_s_speedup']:>7.2f}x "
+        f"{r['patched+writer_msg_s_speedup']:>7.2f}x {r['unpatched_cpu_us']:>16,.1f} {r['patched_cpu_speedup']:>7.2f}x "
+        f"{r['patched+writer_cpu_speedup']:>7.2f}x"
         for r in server
     ])
     return 0
@@ -711,11 +780,17 @@ def main(argv: Optional[List[str]] = None) -> int:
         "--frames", action="store_true",
         help="websockets' frame path: raw Protocol receive and an asyncio echo server, patched vs unpatched",
     )
+    parser.add_argument(
+        "--tornado", action="store_true",
+        help="tornado's frame path: its echo server unpatched, patched, and patched with the writer",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
 
-    if args.frames:
+    if args.frames or args.tornado:
         sizes = [FRAME_SIZES[s] for s in (args.sizes.split(",") if args.sizes != ",".join(SIZES) else FRAME_SIZES)]
+        if args.tornado:
+            return run_tornado(sizes, args.repeat, args.scale, args.json)
         return run_frames(sizes, args.repeat, args.scale, args.json)
 
     sizes = [SIZES[s] for s in args.sizes.split(",")]

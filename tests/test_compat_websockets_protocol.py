@@ -530,3 +530,43 @@ def test_uvicorn_websockets_sansio_echoes_the_same_patched() -> None:
     assert expected == messages
     assert got == expected
     assert True in made and False in made  # uvicorn's server side and the client both ran on wsframe
+
+
+@pytest.mark.parametrize("flags", [[], ["--patch"]])
+def test_autobahn_echo_example_echoes_patched_and_not(flags: List[str]) -> None:
+    """examples/websockets_echo.py, Autobahn's target: text stays text, binary binary."""
+    import asyncio
+    import subprocess
+    import sys
+    import threading
+    from pathlib import Path
+
+    from websockets.asyncio.client import connect
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "websockets_echo.py"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    proc = subprocess.Popen(
+        [sys.executable, str(example), *flags, "0"], stdout=subprocess.PIPE, text=True, env=env
+    )
+    watchdog = threading.Timer(30, proc.kill)  # bounds the readline() below too
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(2 if flags else 1)]
+        assert ("patched" in lines[0]) == bool(flags)
+        port = int(lines[-1].rsplit(":", 1)[1])
+
+        async def talk() -> List[Any]:
+            async with connect(f"ws://127.0.0.1:{port}/", max_size=None) as ws:
+                got = []
+                for message in ("h\u00e9llo", os.urandom(70_000), [b"a", b"b"]):
+                    await ws.send(message)
+                    got.append(await ws.recv())
+                return got
+
+        got = asyncio.run(asyncio.wait_for(talk(), 30))
+        assert got[0] == "h\u00e9llo" and len(got[1]) == 70_000 and got[2] == b"ab"
+    finally:
+        watchdog.cancel()
+        proc.terminate()
+        proc.wait(10)

@@ -8,6 +8,13 @@ Replaces ``from tornado.speedups import websocket_mask`` (and the pure
 frames, RFC 6455 section 5.3), ``tornado.web`` (XSRF token masking) and
 ``tornado.util`` (for later importers). UTF-8: tornado decodes whole text
 messages with ``bytes.decode``; behaviour is unchanged.
+
+With ``frames=True`` (the default) it also moves
+``WebSocketProtocol13._receive_frame_loop`` onto :class:`wsframe.FrameParser`
+(see :mod:`wsframe.compat._tornado_frames`: tornado's own code still handles
+every message, control frame and error); ``writer=True`` also builds
+outgoing frames with :func:`wsframe.encode_frame` (off by default: it does
+not gain end to end, docs/compat.md).
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ from typing import Any, List
 
 import wsframe
 
-from . import _patching
+from . import _patching, _tornado_frames
 
 __all__ = ["websocket_mask", "spec"]
 
@@ -54,14 +61,25 @@ def websocket_mask(mask: bytes, data: bytes, /) -> bytes:
     return wsframe.apply_mask(data, mask)
 
 
-def spec() -> _patching.PatchSpec:
-    """The patch of tornado."""
+def spec(*, frames: bool = True, writer: bool = False) -> _patching.PatchSpec:
+    """The patch of tornado.
+
+    Args:
+        frames: read frames with wsframe's parser (the speedup); False swaps
+            the masking function only.
+        writer: build outgoing frames with ``wsframe.encode_frame``.
+    """
 
     def swaps() -> List[_patching.Swap]:
-        return [
+        result = [
             _patching.Swap(importlib.import_module(name), "_websocket_mask", websocket_mask)
             for name in ("tornado.util", "tornado.web", "tornado.websocket")
         ]
+        protocol = importlib.import_module("tornado.websocket").WebSocketProtocol13
+        if frames or writer:
+            for owner, attribute, replacement in _tornado_frames.swaps_for(protocol, reader=frames, writer=writer):
+                result.append(_patching.Swap(owner, attribute, replacement))
+        return result
 
     return _patching.PatchSpec(
         name="tornado",
