@@ -29,12 +29,12 @@ import uuid
 from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple, Union, cast
 
 from .. import events as ev
+from .._connection_view import ConnectionView
 from ..aio.exceptions import ConnectionClosed, ConnectionClosedOK
 from ..aio.messages import join_parts
 from ..aio.options import Options
 from ..connection import Connection, InvalidState, State
 from ..handshake.errors import InvalidHandshake
-from ..handshake.http11 import Headers, Request
 
 __all__ = ["WebSocket", "Data", "logger"]
 
@@ -76,7 +76,7 @@ class _PingWaiter:
         self.done = False
 
 
-class WebSocket:
+class WebSocket(ConnectionView):
     """An open WebSocket connection of :mod:`wsframe.sync` (a server's handler
     gets one; :func:`wsframe.sync.connect` returns one).
 
@@ -399,63 +399,6 @@ class WebSocket:
             with self._lock:
                 self._abort()
             self._done.wait(5)
-
-    # ---- what the handshake said ---------------------------------------------------
-
-    @property
-    def state(self) -> State:
-        """The :class:`wsframe.State` of the connection."""
-        return self._conn.state
-
-    @property
-    def open(self) -> bool:
-        """True while messages can be sent."""
-        return self._conn.state is State.OPEN and not self._conn.failure_pending
-
-    @property
-    def closed(self) -> bool:
-        """True once the connection is closed (close code known)."""
-        return self._closed_event is not None
-
-    @property
-    def close_code(self) -> Optional[int]:
-        """The close code once closed (1006 for a dropped connection), else None."""
-        event = self._closed_event
-        return None if event is None else int(event.code)
-
-    @property
-    def close_reason(self) -> Optional[str]:
-        """The close reason once closed, else None."""
-        event = self._closed_event
-        return None if event is None else event.reason
-
-    @property
-    def subprotocol(self) -> Optional[str]:
-        """The negotiated subprotocol, or None."""
-        return self._conn.subprotocol
-
-    @property
-    def request(self) -> Optional[Request]:
-        """The handshake request (the client's, on both sides)."""
-        return self._conn.request
-
-    @property
-    def path(self) -> str:
-        """The request target, e.g. ``"/chat?room=lobby"``."""
-        request = self._conn.request
-        return "/" if request is None else request.target
-
-    @property
-    def request_headers(self) -> Headers:
-        """The handshake request's header fields."""
-        request = self._conn.request
-        return Headers() if request is None else request.headers
-
-    @property
-    def response_headers(self) -> Headers:
-        """The handshake response's header fields (the 101)."""
-        response = self._conn.response
-        return Headers() if response is None else response.headers
 
     @property
     def remote_address(self) -> Any:
