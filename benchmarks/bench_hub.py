@@ -133,8 +133,9 @@ class SocketIOWire:
         if not opened.startswith("0{"):
             raise RuntimeError(f"no Engine.IO open packet: {opened!r}")
         await ws.send("40")
-        while not (await ws.recv()).startswith("40"):
-            pass
+        answer = await ws.recv()
+        if not answer.startswith("40"):  # "44{...}": the namespace refused us
+            raise RuntimeError(f"Socket.IO connect refused: {answer!r}")
         await ws.send('42["join","bench"]')
         while True:
             raw = await ws.recv()
@@ -213,7 +214,11 @@ async def wait_window(sender: Member, number: int, window: int) -> None:
 
 
 async def wait_turn(start: float, number: int, interval: float) -> None:
-    """Rate mode: sleep until message ``number``'s slot; no catching up in a burst beyond it."""
+    """Rate mode: sleep until message ``number``'s slot.
+
+    A late sender does not sleep, so it catches up and the offered rate
+    holds; being late then shows as latency instead of as a lower rate.
+    """
     delay = start + number * interval - time.perf_counter()
     if delay > 0:
         await asyncio.sleep(delay)
