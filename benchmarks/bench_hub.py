@@ -50,7 +50,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
 
 from wsframe.aio import connect
 
@@ -286,9 +286,16 @@ def redis_server() -> Iterator[str]:
         redis.stop()
 
 
-def run_servers(servers: List[Child], wire: Wire, args: argparse.Namespace) -> Dict[str, float]:
-    """Measure against the started ``servers`` (members split evenly), then stop them."""
+def run_servers(start: Callable[[], Child], count: int, wire: Wire, args: argparse.Namespace) -> Dict[str, float]:
+    """Start ``count`` servers, measure against them (members split evenly), stop them all.
+
+    A server that fails to start stops the ones already running, so no
+    process outlives the cell.
+    """
+    servers: List[Child] = []
     try:
+        for _ in range(count):
+            servers.append(start())
         return asyncio.run(measure([s.port for s in servers], wire, args))
     finally:
         for child in servers:
@@ -296,26 +303,27 @@ def run_servers(servers: List[Child], wire: Wire, args: argparse.Namespace) -> D
 
 
 def socketio_server(*extra: str) -> Child:
+    """``socketio_room_server.py`` on a free port (``--redis URL`` in ``extra`` for the manager)."""
     script = str(Path(__file__).resolve().with_name("socketio_room_server.py"))
     return Child([sys.executable, script, "--port", "0", *extra], announce="http://127.0.0.1:")
 
 
 def run_memory(args: argparse.Namespace) -> Dict[str, float]:
-    return run_servers([chat()], ChatWire(), args)
+    return run_servers(chat, 1, ChatWire(), args)
 
 
 def run_redis(args: argparse.Namespace) -> Dict[str, float]:
     with redis_server() as url:
-        return run_servers([chat("--redis", url) for _ in range(2)], ChatWire(), args)
+        return run_servers(lambda: chat("--redis", url), 2, ChatWire(), args)
 
 
 def run_socketio(args: argparse.Namespace) -> Dict[str, float]:
-    return run_servers([socketio_server()], SocketIOWire(), args)
+    return run_servers(socketio_server, 1, SocketIOWire(), args)
 
 
 def run_socketio_redis(args: argparse.Namespace) -> Dict[str, float]:
     with redis_server() as url:
-        return run_servers([socketio_server("--redis", url) for _ in range(2)], SocketIOWire(), args)
+        return run_servers(lambda: socketio_server("--redis", url), 2, SocketIOWire(), args)
 
 
 CELLS = {
