@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
@@ -304,6 +305,8 @@ def run_servers(start: Callable[[], Child], count: int, wire: Wire, args: argpar
 
 def socketio_server(*extra: str) -> Child:
     """``socketio_room_server.py`` on a free port (``--redis URL`` in ``extra`` for the manager)."""
+    if importlib.util.find_spec("socketio") is None or importlib.util.find_spec("uvicorn") is None:
+        raise SystemExit("the socketio cells need: pip install python-socketio uvicorn redis")
     script = str(Path(__file__).resolve().with_name("socketio_room_server.py"))
     return Child([sys.executable, script, "--port", "0", *extra], announce="http://127.0.0.1:")
 
