@@ -93,3 +93,48 @@ def test_echo_on_uvloop():
                 assert await ws.ping() >= 0
 
     run(main(), loop_factory=uvloop.new_event_loop)
+
+
+def test_connections_share_the_initial_read_buffer_safely() -> None:
+    """Idle connections of one loop read into one shared buffer: a frame
+    half read by one connection survives the other's reads into it."""
+    import base64
+    import os
+
+    from wsframe import Opcode, encode_frame
+
+    async def raw_client(port: int) -> "tuple[asyncio.StreamReader, asyncio.StreamWriter]":
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            (
+                f"GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 101")
+        return reader, writer
+
+    async def main() -> None:
+        async with serve(echo, "127.0.0.1", 0, compression=None) as server:
+            (ra, wa), (rb, wb) = await raw_client(server.port), await raw_client(server.port)
+            assert len({id(ws._buffer) for ws in server.connections}) == 1  # one buffer, shared
+            payload = bytes(range(256)) * 4  # 1 KiB, fits the initial buffer
+            frame = encode_frame(Opcode.BINARY, payload, mask=b"\x01\x02\x03\x04")
+            wa.write(frame[:300])  # a's frame, half of it
+            await wa.drain()
+            await asyncio.sleep(0.05)
+            for _ in range(3):  # b's reads overwrite the shared buffer meanwhile
+                wb.write(encode_frame(Opcode.BINARY, b"\xee" * 1000, mask=b"\x09\x08\x07\x06"))
+                await wb.drain()
+                echoed = await asyncio.wait_for(rb.readexactly(4 + 1000), 10)
+                assert echoed[4:] == b"\xee" * 1000
+            wa.write(frame[300:])
+            await wa.drain()
+            echoed = await asyncio.wait_for(ra.readexactly(4 + len(payload)), 10)
+            assert echoed[4:] == payload
+            for writer in (wa, wb):
+                writer.close()
+
+    run(main())

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 import uuid
 from typing import Any, Dict, List, Optional, Tuple, cast
@@ -52,6 +53,23 @@ IDLE_SHRINK_DELAY = 1.0
 LINGER_TIMEOUT = 2.0
 LINGER_LIMIT = 1024 * 1024
 
+# Read buffers of the initial size, one per thread (so per event loop) and
+# size, shared by that thread's connections: a read is handled whole inside
+# buffer_updated (the Connection copies what it keeps), so an idle
+# connection holds no read buffer of its own. Grown buffers are per connection.
+_shared = threading.local()
+
+
+def _shared_read_buffer(size: int) -> bytearray:
+    """This thread's read buffer of ``size`` bytes, made on first use."""
+    buffers: Optional[Dict[int, bytearray]] = getattr(_shared, "buffers", None)
+    if buffers is None:
+        buffers = _shared.buffers = {}
+    buffer = buffers.get(size)
+    if buffer is None:
+        buffer = buffers[size] = bytearray(size)
+    return buffer
+
 
 class WebSocketProtocol(asyncio.BufferedProtocol):
     """I/O half of a WebSocket connection (one per TCP connection).
@@ -74,7 +92,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._options = options
         self._transport: Optional[asyncio.Transport] = None
         self._initial_buffer_size = options.read_buffer_size
-        self._buffer = bytearray(options.read_buffer_size)
+        self._buffer = _shared_read_buffer(options.read_buffer_size)
         self._view = memoryview(self._buffer)
         self._small_reads = 0  # reads in a row using < 1/4 of a grown buffer
         self._big_read = False  # a read used >= 1/4 of the buffer since the last idle check
@@ -234,7 +252,8 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         self._shrink_timer = self._loop.call_later(IDLE_SHRINK_DELAY, self._shrink_if_idle)
 
     def _set_buffer(self, size: int) -> None:
-        self._buffer = bytearray(size)
+        # The initial size is the thread's shared buffer; a grown one is ours.
+        self._buffer = _shared_read_buffer(size) if size == self._initial_buffer_size else bytearray(size)
         self._view = memoryview(self._buffer)
 
     # ---- events --------------------------------------------------------------------
