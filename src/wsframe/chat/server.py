@@ -292,15 +292,23 @@ class ChatServer:
         try:
             after = _optional_id(request.get("after"))
             await self.hub.subscribe("room:" + room, ws, after=after, recent=RECENT, greet=greet)
-            inbox = "user:" + name
-            if who.inbox != inbox:
-                if who.inbox is not None:
-                    self.hub.unsubscribe(who.inbox, ws)
-                who.inbox = inbox
-                await self.hub.subscribe(inbox, ws, after=_optional_id(request.get("inbox_after")), recent=RECENT)
         except HubUnavailable:
             await self._leave(ws, who)  # not half in: the page joins again
             raise
+        # The client has "joined" now (the room's greet): an outage from here
+        # on must not take it out of the room again, so the inbox failing is
+        # reported, not raised; joining again retries it.
+        inbox = "user:" + name
+        if who.inbox != inbox:
+            if who.inbox is not None:
+                self.hub.unsubscribe(who.inbox, ws)
+                who.inbox = None
+            try:
+                await self.hub.subscribe(inbox, ws, after=_optional_id(request.get("inbox_after")), recent=RECENT)
+            except HubUnavailable as exc:
+                logger.warning("chat: inbox of %r not subscribed: %s", name, exc)
+                return "joined, but direct messages and notices are unavailable until you join again"
+            who.inbox = inbox
         return None
 
     async def _leave(self, ws: WebSocket, who: _Person) -> None:
