@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from typing import Any, List
 
 import pytest
@@ -166,12 +165,11 @@ def test_a_4xx_refusal_is_raised_and_a_5xx_is_retried() -> None:
                 async for ws in reconnecting(connect(f"ws://127.0.0.1:{server.port}/missing"), **FAST):
                     raise AssertionError("a 404 is not retried")
             assert info.value.status == 404
-            started = time.monotonic()
             async for ws in reconnecting(connect(f"ws://127.0.0.1:{server.port}/"), **FAST):
                 await ws.send("up")
                 assert await ws.recv() == "up"
                 await ws.close()
-            assert len(calls) == 4 and time.monotonic() - started < 10
+            assert len(calls) == 4  # the 404, two 503s, then the open (run() bounds the time)
 
     run(main())
 
