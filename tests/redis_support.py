@@ -61,7 +61,7 @@ class RedisProcess:
         args = [self.path, "--port", str(self.port), "--save", "", "--appendonly", "no", "--bind", "127.0.0.1"]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while deadline > time.monotonic():
             if self.ping():
                 return
             if self.proc.poll() is not None:

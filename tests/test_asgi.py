@@ -61,7 +61,7 @@ def uvicorn_server(app: Any, port: int = 0, **options: Any) -> Iterator[int]:
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
+        if deadline < time.monotonic() or not thread.is_alive():
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.01)
     try:
@@ -77,7 +77,7 @@ async def until(check: Any, what: Any, timeout: float = 5.0) -> None:
     """Poll ``check()`` every 20 ms until true; fail after ``timeout`` with ``what()``."""
     deadline = time.monotonic() + timeout
     while not check():
-        if time.monotonic() > deadline:
+        if deadline < time.monotonic():
             raise AssertionError(f"timed out after {timeout} s: {what()}")
         await asyncio.sleep(0.02)
 

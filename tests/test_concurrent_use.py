@@ -67,7 +67,7 @@ last = codec.encode_frame(Opcode.CONTINUATION, b"", fin=True, mask=True)
 message = _reasons.IN_USE.format("FrameParser")
 deadline = time.monotonic() + seconds
 rounds = busy = 0
-while time.monotonic() < deadline:
+while deadline > time.monotonic():
     parser = codec.FrameParser(is_server=True, max_frame_size=SIZE, max_message_size=1 << 30)
     assert parser.feed(first) == []
     fed = []
@@ -129,7 +129,7 @@ def hammer(calls: Sequence[Callable[[], Any]], name: str, seconds: float = HAMME
 
     def work(index: int) -> None:
         call = calls[index]
-        while time.monotonic() < deadline:
+        while deadline > time.monotonic():
             try:
                 call()
             except RuntimeError as exc:
@@ -239,7 +239,7 @@ def test_apply_mask_inplace_while_another_thread_resizes(backend: ModuleType) ->
 
     def work(index: int) -> int:
         calls = 0
-        while time.monotonic() < deadline and calls < 2000:
+        while calls < 2000 and deadline > time.monotonic():
             if index == 0:
                 try:
                     shared.extend(bytes(BIG))

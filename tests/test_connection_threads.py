@@ -25,7 +25,7 @@ def test_hammering_one_connection_from_threads() -> None:
 
     def feed(data: bytes) -> None:
         count = 0
-        while time.monotonic() < deadline:
+        while deadline > time.monotonic():
             try:
                 server.receive_data(data)
             except RuntimeError as exc:
