@@ -500,7 +500,17 @@ class Connection:
         worth at a time, when no other event is waiting.
         """
         if not self._events and self._backlog_pending() and not self._budget_spent():
-            self._drain_backlog()
+            # Decoding held-back input feeds the parser: the same one-thread
+            # token as receive_data, so a second thread gets this error
+            # rather than the parser's.
+            try:
+                self._free.pop()
+            except IndexError:
+                raise RuntimeError("this Connection is already receiving in another thread") from None
+            try:
+                self._drain_backlog()
+            finally:
+                self._free.append(None)
         events = self._events
         self._events = []
         if not self._track_delivery:
