@@ -9,7 +9,9 @@ Usage::
 
 ``wsframe`` is the coroutine API (``serve()``, ``async for`` / ``await
 ws.send``), ``wsframe-listener`` the callback API (``serve_listener()``,
-``on_message`` / ``ws.send``). Each server runs in a process of its own on 127.0.0.1 (port 0); one common
+``on_message`` / ``ws.send``), ``raw`` the floor: a hand-written echo
+with no checks on the same loop (what the loop and the system calls cost by
+themselves). Each server runs in a process of its own on 127.0.0.1 (port 0); one common
 client (picows's, the fastest available, so the client is not the limit;
 ``--client wsframe`` uses ours) measures, per message size:
 
@@ -45,7 +47,7 @@ if os.path.isdir(os.path.join(ROOT, "src", "wsframe")) and "wsframe" not in sys.
         import wsframe  # noqa: F401  (an installed wsframe wins)
     except ImportError:
         sys.path.insert(0, os.path.join(ROOT, "src"))
-SERVERS = ("wsframe", "wsframe-listener", "websockets", "aiohttp", "picows")
+SERVERS = ("wsframe", "wsframe-listener", "websockets", "aiohttp", "picows", "raw")
 MAX_SIZE = 16 * 1024 * 1024
 
 
@@ -128,12 +130,88 @@ async def serve_picows(port: int) -> None:
     await server.serve_forever()
 
 
+async def serve_raw(port: int) -> None:
+    """The floor: the least a WebSocket echo server on this loop can do.
+
+    A hand-written handshake and frame walk, unmasking with wsframe's kernel,
+    one write per read; no UTF-8 check, no limits, no fragments, no pings.
+    Not a server to use: the reference that shows what the event loop and
+    the system calls cost by themselves.
+    """
+    import base64
+    import hashlib
+
+    from wsframe._backend import codec
+
+    unmask = codec.apply_mask
+    guid = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+    class RawEcho(asyncio.Protocol):
+        def connection_made(self, transport):
+            self.transport = transport
+            self.pending = b""
+            self.open = False
+
+        def data_received(self, data):
+            data = self.pending + data if self.pending else data
+            if not self.open:
+                head, sep, rest = data.partition(b"\r\n\r\n")
+                if not sep:
+                    self.pending = data
+                    return
+                key = next(line.split(b":", 1)[1].strip() for line in head.split(b"\r\n")
+                           if line.lower().startswith(b"sec-websocket-key:"))
+                accept = base64.b64encode(hashlib.sha1(key + guid).digest())
+                self.transport.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                     b"Connection: Upgrade\r\nSec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+                self.open = True
+                data = rest
+            out = []
+            pos, end = 0, len(data)
+            while end - pos >= 6:
+                first, length = data[pos], data[pos + 1] & 0x7F
+                start = pos + 6
+                if length == 126:
+                    start += 2
+                    if end < start:
+                        break
+                    length = int.from_bytes(data[pos + 2 : pos + 4], "big")
+                elif length == 127:
+                    start += 8
+                    if end < start:
+                        break
+                    length = int.from_bytes(data[pos + 2 : pos + 10], "big")
+                if end < start + length:
+                    break
+                payload = unmask(data[start : start + length], data[start - 4 : start])
+                if first & 0x0F == 8:  # close: answer it and hang up
+                    self.transport.write(bytes([0x88, len(payload)]) + payload)
+                    self.transport.close()
+                    return
+                if length < 126:
+                    out.append(bytes([first, length]))
+                elif length < 65536:
+                    out.append(bytes([first, 126]) + length.to_bytes(2, "big"))
+                else:
+                    out.append(bytes([first, 127]) + length.to_bytes(8, "big"))
+                out.append(payload)
+                pos = start + length
+            self.pending = data[pos:]
+            if out:
+                self.transport.write(b"".join(out))
+
+    server = await asyncio.get_running_loop().create_server(RawEcho, "127.0.0.1", port)
+    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    await server.serve_forever()
+
+
 SERVE = {
     "wsframe": serve_wsframe,
     "wsframe-listener": serve_wsframe_listener,
     "websockets": serve_websockets,
     "aiohttp": serve_aiohttp,
     "picows": serve_picows,
+    "raw": serve_raw,
 }
 
 
@@ -249,6 +327,21 @@ async def measure(
 
 BASELINE = "wsframe@base"
 
+#: (server CPU, client CPU) when --pin is on: one core each, so every round
+#: trip pays the same cross-core wake-up whatever else the machine runs
+#: (on one shared core a round trip is a hand-over, twice as fast).
+PINNED: Optional[Tuple[int, int]] = None
+
+
+def pin_cores(enabled: bool) -> None:
+    """Put this process (the client) on one core and the servers on another."""
+    global PINNED
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if not enabled or len(cores) < 2:
+        return
+    PINNED = (cores[0], cores[1])
+    os.sched_setaffinity(0, {cores[1]})
+
 
 def start_server(name: str, use_uvloop: bool, baseline: Optional[str] = None) -> Tuple[subprocess.Popen, int]:
     import wsframe
@@ -268,6 +361,8 @@ def start_server(name: str, use_uvloop: bool, baseline: Optional[str] = None) ->
     if use_uvloop:
         args.append("--uvloop")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
+    if PINNED is not None:
+        os.sched_setaffinity(proc.pid, {PINNED[0]})
     watchdog = threading.Timer(30, proc.kill)
     watchdog.start()
     try:
@@ -357,6 +452,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--text", action="store_true", help="text messages instead of binary")
     parser.add_argument("--uvloop", action="store_true", help="run servers and client on uvloop")
     parser.add_argument("--baseline", metavar="DIR", help="also measure the wsframe of another checkout (DIR/src)")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the OS place client and servers (default: one core each)"
+    )
     parser.add_argument("--serve", choices=SERVERS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -380,6 +478,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         except ImportError:
             client = "wsframe"
     sizes = [int(s) for s in args.sizes.split(",")]
+    pin_cores(not args.no_pin)
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     if args.baseline and BASELINE not in servers:
         servers.insert(1, BASELINE)
@@ -388,7 +487,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(
         f"wsframe {wsframe.__version__} backend={wsframe.BACKEND}, client={client}, "
         f"{'text' if args.text else 'binary'} messages, loop={'uvloop' if args.uvloop else 'asyncio'}, "
-        f"{args.seconds:g} s per cell, best of {args.repeat}, Python {sys.version.split()[0]}",
+        f"{args.seconds:g} s per cell, best of {args.repeat}, Python {sys.version.split()[0]}, "
+        f"{'server on CPU %d, client on CPU %d' % PINNED if PINNED else 'unpinned'}",
         flush=True,
     )
     results: Dict[str, Dict[Tuple[str, int], float]] = {}
