@@ -52,6 +52,11 @@ IDLE_SHRINK_DELAY = 1.0
 #: this long (or close_timeout when smaller) and this many bytes.
 LINGER_TIMEOUT = 2.0
 LINGER_LIMIT = 1024 * 1024
+#: Replies to pipelined input wait for the end of the loop turn (one write
+#: for all of them) unless this much is waiting: past ``write_limit`` too,
+#: since a few big replies per write cost fewer system calls than one each
+#: (64 KiB echoes, pipelined: docs/performance.md).
+WRITE_COALESCE_LIMIT = 256 * 1024
 
 # Read buffers of the initial size, one per thread (so per event loop) and
 # size, shared by that thread's connections: a read is handled whole inside
@@ -109,6 +114,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
 
         # Outgoing: a deferred flush coalesces the sends of one loop turn.
         self._write_limit = options.write_limit
+        self._coalesce_limit = max(options.write_limit, WRITE_COALESCE_LIMIT)
         self._pending_out = 0
         self._flush_scheduled = False
         self._write_paused = False
@@ -405,7 +411,7 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         else at the end of this loop turn so a burst of replies shares one
         write; always now when a lot is queued."""
         self._pending_out += size
-        if self._pending_out >= self._write_limit or not self._queue:
+        if self._pending_out >= self._coalesce_limit or not self._queue:
             self._flush()
         elif not self._flush_scheduled:
             self._flush_scheduled = True
