@@ -395,3 +395,31 @@ def test_handshake_hooks_see_the_listener_connection(loop_factory: Any) -> None:
         assert all(isinstance(c, ListenerConnection) for c in seen) and len(seen) == 2
 
     run(main(), loop_factory=loop_factory)
+
+
+def test_unix_socket_server_and_client(loop_factory: Any, tmp_path: Any) -> None:
+    from wsframe.aio import unix_connect_listener, unix_serve_listener
+
+    path = str(tmp_path / "ws.sock")
+
+    class Collect(Listener):
+        def __init__(self) -> None:
+            self.got: "asyncio.Future[Any]" = asyncio.get_running_loop().create_future()
+
+        def on_message(self, ws: ListenerConnection, message: Any) -> None:
+            if not self.got.done():
+                self.got.set_result(message)
+
+    async def main() -> None:
+        recorders = Recorders()
+        async with unix_serve_listener(recorders, path):
+            client = Collect()
+            ws = await unix_connect_listener(lambda: client, path, "ws://localhost/chat")
+            ws.send("over a unix socket")
+            assert await asyncio.wait_for(client.got, 10) == "over a unix socket"
+            listener = await _first(recorders)
+            assert listener.opened is not None and listener.opened.path == "/chat"
+            ws.close()
+            await asyncio.wait_for(ws.wait_closed(), 10)
+
+    run(main(), loop_factory=loop_factory)

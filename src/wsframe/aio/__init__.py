@@ -41,8 +41,8 @@ from .exceptions import (
     InvalidURI,
 )
 from .listener import Listener, ListenerConnection, ListenerFactory
-from .listener_client import ListenerClientConnection, connect_listener
-from .listener_server import ListenerServerConnection, serve_listener
+from .listener_client import ListenerClientConnection, connect_listener, unix_connect_listener
+from .listener_server import ListenerServerConnection, serve_listener, unix_serve_listener
 from .reconnect import RETRY_CODES, Reconnecting, reconnecting
 from .router import Router, respond, route
 from .server import HTTPResponse, Server, ServerConnection, ServerHandshake, serve, unix_serve
@@ -55,6 +55,8 @@ __all__ = [
     "broadcast",
     "serve_listener",
     "connect_listener",
+    "unix_serve_listener",
+    "unix_connect_listener",
     "Listener",
     "ListenerFactory",
     "ListenerConnection",

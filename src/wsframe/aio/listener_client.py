@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl as _ssl
-from typing import TYPE_CHECKING, Optional, Tuple, cast
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple, cast
 
 from ..connection import Connection
 from .client import Connect, create_connection_kwargs
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .options import CommonOptions
 
-__all__ = ["connect_listener", "ListenerClientConnection"]
+__all__ = ["connect_listener", "unix_connect_listener", "ListenerClientConnection"]
 
 
 class ListenerClientConnection(ListenerConnection):
@@ -67,6 +67,39 @@ async def connect_listener(
         InvalidURI: a bad URI; and the other errors of :func:`~wsframe.aio.connect`.
     """
 
+    kwargs = create_connection_kwargs(server_hostname, sock, local_addr)
+    return await _open(listener_factory, uri, ssl, origin, Options(**options), kwargs)
+
+
+async def unix_connect_listener(
+    listener_factory: ListenerFactory,
+    path: str,
+    uri: str = "ws://localhost/",
+    *,
+    ssl: Optional[_ssl.SSLContext] = None,
+    origin: Optional[str] = None,
+    server_hostname: Optional[str] = None,
+    **options: "Unpack[CommonOptions]",
+) -> ListenerClientConnection:
+    """:func:`connect_listener` over the Unix socket at ``path``; ``uri``
+    gives the Host header and the request target (its host and port are not
+    dialled)."""
+    kwargs: Dict[str, Any] = {"unix_path": path}
+    if server_hostname is not None:
+        kwargs["server_hostname"] = server_hostname
+    return await _open(listener_factory, uri, ssl, origin, Options(**options), kwargs)
+
+
+async def _open(
+    listener_factory: ListenerFactory,
+    uri: str,
+    ssl: Optional[_ssl.SSLContext],
+    origin: Optional[str],
+    options: Options,
+    create_kwargs: Dict[str, Any],
+) -> ListenerClientConnection:
+    """The opening both clients share: the handshake, with a listener as the application."""
+
     def protocol(conn: Connection, opts: Options) -> ListenerClientConnection:
         return ListenerClientConnection(conn, opts, listener_factory)
 
@@ -74,8 +107,8 @@ async def connect_listener(
         uri,
         ssl=ssl,
         origin=origin,
-        options=Options(**options),
-        create_connection_kwargs=create_connection_kwargs(server_hostname, sock, local_addr),
+        options=options,
+        create_connection_kwargs=create_kwargs,
         protocol=protocol,
         track_delivery=ListenerClientConnection._track_delivery,
         stream_fragments=ListenerClientConnection._stream_fragments,

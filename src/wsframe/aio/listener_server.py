@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from .options import CommonOptions
 
-__all__ = ["serve_listener", "ListenerServerConnection"]
+__all__ = ["serve_listener", "unix_serve_listener", "ListenerServerConnection"]
 
 
 class ListenerServerConnection(ServerHandshake, ListenerConnection):
@@ -77,5 +77,32 @@ def serve_listener(
         process_response=process_response,
         options=Options(**options),
         create_server_kwargs=create_server_kwargs(reuse_port, backlog, sock),
+        protocol=ListenerServerConnection,
+    )
+
+
+def unix_serve_listener(
+    listener_factory: ListenerFactory,
+    path: str,
+    *,
+    ssl: Optional[_ssl.SSLContext] = None,
+    origins: Optional[Sequence[Optional[str]]] = None,
+    process_request: Optional[ProcessRequest] = None,
+    process_response: Optional[ProcessResponse] = None,
+    backlog: int = 100,
+    **options: "Unpack[CommonOptions]",
+) -> Server:
+    """:func:`serve_listener` on a Unix socket at ``path`` (e.g. behind a
+    reverse proxy on the same host); the same listener, hooks and options."""
+    return Server(
+        listener_factory,
+        None,
+        0,
+        ssl=ssl,
+        origins=origins,
+        process_request=process_request,
+        process_response=process_response,
+        options=Options(**options),
+        create_server_kwargs={"backlog": backlog, "unix_path": path},
         protocol=ListenerServerConnection,
     )
