@@ -138,8 +138,11 @@ def client_frame(opcode: int, payload: bytes = b"", key: bytes = b"\x37\xfa\x21\
 # ---- comparable results ------------------------------------------------------
 
 
-def frame_tuple(frame: Any) -> Tuple[int, bytes, bool, bool, bool, bool]:
-    """A Frame of either backend as a plain tuple."""
+def frame_tuple(frame: Any) -> Tuple[Any, ...]:
+    """A Frame of either backend as a plain tuple (a bare message, from
+    ``bare_messages=True``, as its type's name and value)."""
+    if type(frame) in (str, bytes):
+        return (type(frame).__name__, frame)
     return (int(frame.opcode), bytes(frame.payload), bool(frame.fin), bool(frame.rsv1), bool(frame.rsv2), bool(frame.rsv3))
 
 

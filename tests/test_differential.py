@@ -100,6 +100,16 @@ def test_buffered_agrees(pair, data):
     assert run_parser_buffered(c, opts, chunks) == run_parser_buffered(py, opts, chunks)
 
 
+@given(data=st.data())
+def test_bare_messages_random_chunks(pair, data):
+    """bare_messages=True: the same messages as str / bytes, on valid and hostile input."""
+    c, py = pair
+    opts, wire = data.draw(streams(hostile=True))
+    opts = dict(opts, bare_messages=True)
+    chunks = data.draw(chunkings(wire))
+    assert run_parser(c, opts, chunks) == run_parser(py, opts, chunks)
+
+
 @given(wire=st.binary(max_size=300), is_server=st.booleans(), reassemble=st.booleans(), data=st.data())
 def test_random_bytes(pair, wire, is_server, reassemble, data):
     c, py = pair

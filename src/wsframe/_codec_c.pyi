@@ -216,11 +216,14 @@ class FrameParser:
         reassemble: bool = True,
         validate_utf8: bool = True,
         rsv_allowed: Tuple[bool, bool, bool] = (False, False, False),
+        bare_messages: bool = False,
     ) -> None: ...
-    def feed(self, data: Buffer) -> List[Frame]:
+    def feed(self, data: Buffer) -> List[Any]:
         """Parse every complete frame in the buffered input plus ``data``.
 
-        Returns frames (or whole data messages when reassembling) in order.
+        Returns frames (or whole data messages when reassembling) in order;
+        with ``bare_messages=True`` a whole data message with RSV1-3 clear is
+        its value instead (``bytes`` for binary, ``str`` for validated text).
         Control frames come out as soon as they are complete, also between
         the fragments of a message. On error, the frames completed earlier in
         the same call are attached to the exception as ``exc.frames``.

@@ -966,7 +966,7 @@ cdef uint64_t _limit(object value, str name) except? 0:
 @cython.final
 @cython.embedsignature(False)  # Cython 3.3 misplaces "*" before a required keyword-only argument
 cdef class FrameParser:
-    """FrameParser(*, is_server, max_frame_size=DEFAULT_MAX_FRAME_SIZE, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, max_fragments=DEFAULT_MAX_FRAGMENTS, reassemble=True, validate_utf8=True, rsv_allowed=(False, False, False))
+    """FrameParser(*, is_server, max_frame_size=DEFAULT_MAX_FRAME_SIZE, max_message_size=DEFAULT_MAX_MESSAGE_SIZE, max_fragments=DEFAULT_MAX_FRAGMENTS, reassemble=True, validate_utf8=True, rsv_allowed=(False, False, False), bare_messages=False)
 
     Streaming RFC 6455 section 5 frame decoder.
 
@@ -979,6 +979,12 @@ cdef class FrameParser:
     partial header (at most 13 bytes), the payload received of the current
     frame (at most max_frame_size) or message (at most max_message_size), and
     memory grows with the bytes received, never with a declared length alone.
+
+    With ``bare_messages=True`` a whole data message with RSV1-3 clear (a
+    reassembled one, or an unfragmented frame when not reassembling) comes
+    out as its value, not as a Frame: ``bytes`` for binary, ``str`` for
+    text (validated text only: with ``validate_utf8=False`` text stays a
+    Frame). One Python object per message; everything else is a Frame.
 
     Errors are ProtocolError (1002), InvalidUTF8 (1007) or MessageTooBig
     (1009); after one, the parser drops its buffers and every later
@@ -997,6 +1003,7 @@ cdef class FrameParser:
     cdef bint _rsv1_ok
     cdef bint _rsv2_ok
     cdef bint _rsv3_ok
+    cdef bint _bare             # whole plain data messages as str / bytes
     cdef uint64_t _max_frame
     cdef uint64_t _max_message
     cdef uint64_t _max_fragments
@@ -1029,12 +1036,14 @@ cdef class FrameParser:
 
     def __init__(self, *, is_server, max_frame_size=DEFAULT_MAX_FRAME_SIZE,
                  max_message_size=DEFAULT_MAX_MESSAGE_SIZE, max_fragments=DEFAULT_MAX_FRAGMENTS,
-                 reassemble=True, validate_utf8=True, rsv_allowed=(False, False, False)):
+                 reassemble=True, validate_utf8=True, rsv_allowed=(False, False, False),
+                 bare_messages=False):
         # Calling __init__ again drops the buffers: never under another thread's feed().
         _busy_enter(&self._busy, E_PARSER_IN_USE)
         try:
             self._configure(is_server, max_frame_size, max_message_size, max_fragments,
                             reassemble, validate_utf8, rsv_allowed)
+            self._bare = bare_messages
         finally:
             _busy_exit(&self._busy)
 
@@ -1397,8 +1406,13 @@ cdef class FrameParser:
             self._data_len = 0
             self._data_cap = 0
             if self._reassemble:
-                PyList_Append(out, _new_frame(self._msg_op, payload, True, self._msg_rsv1,
-                                              self._msg_rsv2, self._msg_rsv3))
+                if self._bare and not (self._msg_rsv1 or self._msg_rsv2 or self._msg_rsv3):
+                    PyList_Append(out, self._bare_message(self._msg_op, payload))
+                else:
+                    PyList_Append(out, _new_frame(self._msg_op, payload, True, self._msg_rsv1,
+                                                  self._msg_rsv2, self._msg_rsv3))
+            elif self._bare and op != 0 and not (h.rsv1 or h.rsv2 or h.rsv3):
+                PyList_Append(out, self._bare_message(op, payload))
             else:
                 PyList_Append(out, _new_frame(op, payload, True, h.rsv1, h.rsv2, h.rsv3))
             self._msg_op = 0
@@ -1411,6 +1425,16 @@ cdef class FrameParser:
             self._data_cap = 0
             PyList_Append(out, _new_frame(op, payload, False, h.rsv1, h.rsv2, h.rsv3))
         return 0
+
+    cdef object _bare_message(self, unsigned int op, bytes payload):
+        """(``bare_messages``) A whole plain data message as its value: the
+        bytes for binary, the str for validated text, else a Frame."""
+        if op == 2:
+            return payload
+        if self._validate:
+            # Validated as it arrived: this decode cannot fail.
+            return PyUnicode_DecodeUTF8(PyBytes_AS_STRING(payload), PyBytes_GET_SIZE(payload), NULL)
+        return _new_frame(op, payload, True, False, False, False)
 
     cdef object _take(self, PyObject **slot, size_t length, size_t cap):
         """Hand over the bytes object in ``slot``, trimmed to ``length``."""

@@ -918,6 +918,8 @@ class Connection:
             # With an extension, text is validated after decoding (in _decoded).
             validate_utf8=self._extension is None,
             rsv_allowed=(rsv1, False, False),
+            # Whole plain messages come as their str / bytes (no Frame).
+            bare_messages=self._bare,
         )
         if self._stream:
             self._fragments_in = FragmentDecoder(self._extension, self._max_message_size, self._text_as_bytes)
@@ -1032,6 +1034,12 @@ class Connection:
             size = 0
             count = 0
             for frame in frames:
+                cls = type(frame)
+                if cls is str or cls is bytes:  # the parser's bare message (bare_messages)
+                    append(frame)
+                    size += len(frame)
+                    count += 1
+                    continue
                 opcode = frame.opcode
                 if opcode == _TEXT and (whole or frame.fin):
                     message: Any = frame.payload.decode()
@@ -1072,6 +1080,12 @@ class Connection:
     def _process_frame(self, frame: Any) -> None:
         """One parsed frame (a whole data message, or a control frame)."""
         events = self._events
+        cls = type(frame)
+        if cls is str or cls is bytes:  # the parser's bare message (bare_messages)
+            events.append(frame)
+            self._queued_bytes += len(frame) + MESSAGE_OVERHEAD
+            self._queued_messages += 1
+            return
         extension = self._extension
         opcode = frame.opcode
         try:

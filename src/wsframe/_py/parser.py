@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from codecs import utf_8_decode
 from operator import index
-from typing import List, Optional, Sequence, Union
+from typing import Any, List, Optional, Sequence, Union
 
 from .. import _reasons
 from ..enums import CloseCode
@@ -86,6 +86,9 @@ class FrameParser:
         validate_utf8: check that text messages are UTF-8 (fail-fast).
         rsv_allowed: per RSV bit, whether a negotiated extension uses it;
             RSV1 is only ever allowed on the first frame of a data message.
+        bare_messages: a whole data message with RSV1-3 clear comes out as
+            its value (``bytes`` for binary, ``str`` for validated text), not
+            as a Frame: one Python object per message.
 
     After an error the parser drops its buffers and every later ``feed`` or
     ``feed_eof`` raises the same exception again.
@@ -106,12 +109,14 @@ class FrameParser:
         reassemble: bool = True,
         validate_utf8: bool = True,
         rsv_allowed: Sequence[bool] = (False, False, False),
+        bare_messages: bool = False,
     ) -> None:
         free = token_of(self)
         take(free, "FrameParser")  # calling __init__ again drops the buffers
         try:
             self._configure(is_server, max_frame_size, max_message_size, max_fragments,
                             reassemble, validate_utf8, rsv_allowed)
+            self._bare = bool(bare_messages)
         finally:
             free.append(None)
 
@@ -205,7 +210,7 @@ class FrameParser:
         self._fail(exc, [])
         raise exc
 
-    def feed(self, data: Buffer) -> List[Frame]:
+    def feed(self, data: Buffer) -> List[Any]:
         """Parse every complete frame in the held input plus ``data``.
 
         Returns:
@@ -232,7 +237,7 @@ class FrameParser:
             if self._rest:
                 data = self._rest + data
                 self._rest = b""
-            frames: List[Frame] = []
+            frames: List[Any] = []
             try:
                 self._parse(data, frames)
             except ProtocolError as exc:
@@ -253,7 +258,7 @@ class FrameParser:
         exc.frames = []
         return exc.with_traceback(None)
 
-    def _fail(self, exc: ProtocolError, frames: List[Frame]) -> None:
+    def _fail(self, exc: ProtocolError, frames: List[Any]) -> None:
         """Remember ``exc`` for good and let go of every buffer (bounded after errors)."""
         exc.frames = frames
         self._error = exc
@@ -265,7 +270,7 @@ class FrameParser:
         self._m_held = 0
         self._m_pending = b""
 
-    def _parse(self, data: bytes, frames: List[Frame]) -> None:
+    def _parse(self, data: bytes, frames: List[Any]) -> None:
         """Parse ``data`` (held bytes already prepended), appending to ``frames``."""
         end = len(data)
         pos = 0
@@ -284,6 +289,7 @@ class FrameParser:
         max_single = self._max_single
         max_frame = self._max_frame
         validate = self._validate
+        bare = self._bare
         in_message = self._m_op is not None
         from_bytes = int.from_bytes
         translate_from = TRANSLATE_FROM
@@ -351,6 +357,17 @@ class FrameParser:
                     else:
                         payload = mask_bytes(payload, key, 0)
                 op = b0 & 0x0F
+                if bare and not b0 & 0x70 and (op == 2 or (op == 1 and validate)):
+                    # bare_messages: the message itself, not a Frame.
+                    if op == 2:
+                        append(payload)
+                    else:
+                        try:
+                            append(decode(payload, "strict", True)[0])
+                        except UnicodeDecodeError as exc:
+                            raise InvalidUTF8(_reasons.INVALID_UTF8, exc.start) from None
+                    pos = stop
+                    continue
                 if op == 1:
                     if validate and b0 < 0xC0 and not payload.isascii():
                         try:
@@ -371,7 +388,7 @@ class FrameParser:
                 else:
                     frame.rsv1 = frame.rsv2 = frame.rsv3 = False
                 frame.__class__ = frame_cls
-                append(frame)  # type: ignore[arg-type]  # its class is Frame now
+                append(frame)  # its class is Frame now
                 pos = stop
                 continue
 
@@ -495,7 +512,16 @@ class FrameParser:
         self._f_parts.append(chunk)
         self._f_got += len(chunk)
 
-    def _finish_frame(self, frames: List[Frame]) -> None:
+    def _bare_message(self, op: int, payload: bytes) -> Any:
+        """(``bare_messages``) A whole plain data message as its value: the
+        bytes for binary, the str for validated text, else a Frame."""
+        if op == 2:
+            return payload
+        if self._validate:
+            return payload.decode()  # validated as it arrived
+        return new_frame(OPCODES[op], payload, True, False, False, False)
+
+    def _finish_frame(self, frames: List[Any]) -> None:
         """The frame in progress is complete: check its payload and emit it."""
         parts = self._f_parts
         payload = parts[0] if len(parts) == 1 else b"".join(parts)
@@ -522,7 +548,12 @@ class FrameParser:
                 self._m_parts.append(payload)
                 payload = b"".join(self._m_parts)
             r1, r2, r3 = self._m_rsv
-            frames.append(new_frame(self._m_op, payload, True, r1, r2, r3))
+            if self._bare and not (r1 or r2 or r3):
+                frames.append(self._bare_message(self._m_op or 0, payload))
+            else:
+                frames.append(new_frame(self._m_op, payload, True, r1, r2, r3))
+        elif self._bare and fin and op and not (rsv1 or rsv2 or rsv3):
+            frames.append(self._bare_message(op, payload))
         else:
             frames.append(new_frame(OPCODES[op], payload, fin, rsv1, rsv2, rsv3))
         if fin:
