@@ -136,9 +136,13 @@ class BuildExt(build_ext):
         ext.extra_objects = list(ext.extra_objects or []) + objects
         ext.sources = [s for s in ext.sources if not is_kernel(s)]
         ext.extra_compile_args = base + GENERATED_C_FLAGS
-        # The kernel objects changed even if the generated C did not: relink.
-        self.force = True
-        super().build_extension(ext)
+        # The kernel objects changed even if the generated C did not: relink
+        # (this module only: the next one has its own up-to-date check).
+        forced, self.force = self.force, self.force or bool(kernels)
+        try:
+            super().build_extension(ext)
+        finally:
+            self.force = forced
 
 
 def extensions():
@@ -171,8 +175,19 @@ def extensions():
         extra_link_args=link_args,
         define_macros=[("CYTHON_USE_MODULE_STATE", "0")],
     )
+    exts = [ext]
+    if os.name == "posix":  # the fan-out loop calls send(2); elsewhere its pure twin runs
+        exts.append(
+            Extension(
+                "wsframe._fanout_c",
+                sources=[str(PKG / "_fanout_c.pyx")],
+                extra_compile_args=common_cflags(),
+                extra_link_args=link_args,
+                define_macros=[("CYTHON_USE_MODULE_STATE", "0")],
+            )
+        )
     return cythonize(
-        [ext],
+        exts,
         compiler_directives={
             "language_level": 3,
             "boundscheck": False,

@@ -4,6 +4,7 @@ Usage::
 
     python benchmarks/bench_load.py [--connections 2000] [--seconds 5]
                                     [--senders 4] [--servers wsframe,websockets,aiohttp]
+                                    (also: wsframe-pure-loop)
                                     [--read-buffer BYTES]
 
 Each server runs in a process of its own on 127.0.0.1 (port 0) with the same
@@ -47,6 +48,15 @@ except ImportError:
     sys.path.insert(0, os.path.join(HERE, "..", "src"))
 
 # ---- servers (each in its own process: `bench_load.py --serve NAME`) ------------------
+
+
+async def serve_wsframe_pure_loop() -> None:
+    """wsframe with the pure-Python fan-out loop (what runs without the
+    extension): the compiled loop's effect, measured in the same run."""
+    import importlib
+
+    importlib.import_module("wsframe.aio.broadcast")._fanout = importlib.import_module("wsframe._fanout_py")
+    await serve_wsframe()
 
 
 async def serve_wsframe() -> None:
@@ -121,7 +131,12 @@ async def serve_aiohttp() -> None:
     await asyncio.Future()
 
 
-SERVERS = {"wsframe": serve_wsframe, "websockets": serve_websockets, "aiohttp": serve_aiohttp}
+SERVERS = {
+    "wsframe": serve_wsframe,
+    "wsframe-pure-loop": serve_wsframe_pure_loop,
+    "websockets": serve_websockets,
+    "aiohttp": serve_aiohttp,
+}
 
 # ---- the common client ------------------------------------------------------------------
 
@@ -293,14 +308,14 @@ async def main(args: argparse.Namespace) -> None:
         " deliveries = messages received by clients"
     )
     header = (
-        f"{'server':<11} {'KiB/idle conn':>13} {'RSS 1 conn':>10} {'RSS all':>9} {'deliveries/s':>13}"
+        f"{'server':<17} {'KiB/idle conn':>13} {'RSS 1 conn':>10} {'RSS all':>9} {'deliveries/s':>13}"
         f" {'rounds':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
         print(
-            f"{r['server']:<11} {r['kib_per_conn']:>13.1f} {r['rss_1_MiB']:>8.1f}MB {r['rss_n_MiB']:>7.1f}MB"
+            f"{r['server']:<17} {r['kib_per_conn']:>13.1f} {r['rss_1_MiB']:>8.1f}MB {r['rss_n_MiB']:>7.1f}MB"
             f" {r['deliveries_per_s']:>13,.0f} {r['rounds']:>7}"
             f" {r['p50_ms']:>8.1f} {r['p90_ms']:>8.1f} {r['p99_ms']:>8.1f}"
         )

@@ -1,15 +1,22 @@
-"""``wsframe.aio.broadcast``: encode once, write straight to idle transports,
+"""``wsframe.aio.broadcast``: encode once, ``send()`` straight to idle sockets,
 close a slow consumer with 1013, keep every other connection's order.
 
-Real loopback sockets, both server APIs (coroutine and listener), every
-wait bounded. TLS connections are covered in tests/test_aio_tls.py.
+Real loopback sockets, both server APIs (coroutine and listener), both
+loops (asyncio's and uvloop) and both fan-out loops (the compiled
+``_fanout_c`` and its pure twin ``_fanout_py``, through the ``fanout``
+fixture), every wait bounded. TLS connections (the fallback through
+``transport.write``) are covered in tests/test_aio_tls.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib
 import socket
-from typing import Any, List, Tuple
+import struct
+import time
+from types import ModuleType
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -19,6 +26,37 @@ from wsframe.aio import Listener, broadcast, connect, serve, serve_listener
 from wsframe.aio.exceptions import ConnectionClosed
 
 from aio_support import run
+from conftest import env_flag
+
+broadcast_module = importlib.import_module("wsframe.aio.broadcast")
+
+
+def _loops() -> List[Any]:
+    params: List[Any] = [pytest.param(None, id="asyncio")]
+    try:
+        import uvloop
+    except ImportError:
+        return params + [pytest.param(None, id="uvloop", marks=pytest.mark.skip(reason="uvloop is optional"))]
+    return params + [pytest.param(uvloop.new_event_loop, id="uvloop")]
+
+
+LOOPS = _loops()
+
+
+@pytest.fixture(params=["c", "py"])
+def fanout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """broadcast() with the compiled loop, then with its pure twin."""
+    if request.param == "c":
+        if env_flag("WSFRAME_NO_EXTENSIONS"):
+            pytest.skip("WSFRAME_NO_EXTENSIONS=1 (pure-only run)")
+        try:
+            module = importlib.import_module("wsframe._fanout_c")
+        except ImportError as exc:
+            pytest.skip(f"compiled fan-out unavailable: {exc}")
+    else:
+        module = importlib.import_module("wsframe._fanout_py")
+    monkeypatch.setattr(broadcast_module, "_fanout", module)
+    yield module
 
 REQUEST = (
     b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -66,8 +104,11 @@ async def raw_client(port: int) -> Tuple[asyncio.StreamReader, asyncio.StreamWri
     return reader, writer
 
 
+@pytest.mark.parametrize("loop_factory", LOOPS)
 @pytest.mark.parametrize("api", ["coroutine", "listener"])
-def test_slow_consumer_closed_with_1013_others_get_everything_in_order(api: str) -> None:
+def test_slow_consumer_closed_with_1013_others_get_everything_in_order(
+    api: str, loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]], fanout: ModuleType
+) -> None:
     async def main() -> None:
         async with start(api) as server:
             good = [await connect(f"ws://127.0.0.1:{server.port}/", max_size=1 << 20) for _ in range(3)]
@@ -106,13 +147,15 @@ def test_slow_consumer_closed_with_1013_others_get_everything_in_order(api: str)
             for ws in good:
                 await ws.close()
 
-    run(main())
+    run(main(), loop_factory=loop_factory)
 
 
 @pytest.mark.parametrize("api", ["coroutine", "listener"])
-def test_frame_goes_after_output_already_queued(api: str) -> None:
+def test_frame_goes_after_output_already_queued(api: str, fanout: ModuleType) -> None:
     """Output waiting in the connection (a reply not flushed yet) goes out
-    before the broadcast; an idle connection gets the frame object itself."""
+    before the broadcast; an idle connection gets the frame with one
+    ``send()`` from the compiled loop, no ``transport.write`` (the pure twin:
+    ``transport.write`` of the frame object itself)."""
 
     async def main() -> None:
         async with start(api) as server:
@@ -135,15 +178,19 @@ def test_frame_goes_after_output_already_queued(api: str) -> None:
                         return getattr(transport, name)
 
                 ws._transport = Spy()
+                assert ws._fanout_fd >= 0  # a plain socket transport
                 assert broadcast([ws], "direct") == 1
                 ws._transport = transport
-                assert written == [wsframe.encode_broadcast("direct")]
+                if fanout.__name__.endswith("_c"):
+                    assert written == []  # straight into the socket
+                else:
+                    assert written == [wsframe.encode_broadcast("direct")]
                 assert await client.recv() == "direct"
 
     run(main())
 
 
-def test_closed_and_client_connections() -> None:
+def test_closed_and_client_connections(fanout: ModuleType) -> None:
     async def main() -> None:
         async with serve(hold, "127.0.0.1", 0, compression=None) as server:
             client = await connect(f"ws://127.0.0.1:{server.port}/")
@@ -152,8 +199,114 @@ def test_closed_and_client_connections() -> None:
                 broadcast([client], "clients mask their frames")
             await client.close()
             await asyncio.wait_for(ws.wait_closed(), 10)
+            assert ws._fanout_fd == -1  # its socket number may belong to another connection now
             assert broadcast([ws], "nobody") == 0
             with pytest.raises(ConnectionClosed):
                 await client.recv()
 
     run(main())
+
+
+def frame_sizes() -> List[int]:
+    """Message sizes of the order tests: small, around the 7/16/64-bit
+    length boundaries, and large enough for partial sends."""
+    return [1, 125, 126, 65535, 65536, 300_000, 20]
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+@pytest.mark.parametrize("api", ["coroutine", "listener"])
+def test_every_client_gets_every_message_in_order_interleaved_with_send(
+    api: str, loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]], fanout: ModuleType
+) -> None:
+    """Broadcasts and each connection's own ``send()`` interleave; every
+    client sees its own order: the broadcasts in sequence, each reply right
+    where it was sent."""
+
+    async def main() -> None:
+        async with start(api) as server:
+            clients = [await connect(f"ws://127.0.0.1:{server.port}/", max_size=1 << 20) for _ in range(8)]
+            conns = await wait_for_connections(server, 8)
+            assert all(ws._fanout_fd >= 0 and ws._fanout_kind != fanout.KIND_NONE for ws in conns)
+            sizes = frame_sizes()
+            expected: List[str] = []
+            for n in range(60):
+                expected.append("b%03d:x" % n)
+                if n % 3 == 0:
+                    expected.append("own%03d" % n)
+
+            async def read(ws: Any) -> List[str]:
+                return [(await ws.recv())[:6] for _ in expected]
+
+            # The clients read all along: a coroutine send() waits while a
+            # transport is above its write limit.
+            readers = asyncio.gather(*(read(ws) for ws in clients))
+            counts = []
+            for n in range(60):
+                counts.append(broadcast(conns, "b%03d:" % n + "x" * sizes[n % len(sizes)]))
+                if n % 3 == 0:
+                    for ws in conns:
+                        sent = ws.send("own%03d" % n)  # each connection's own message, between two broadcasts
+                        if sent is not None:  # the coroutine API's send(); the listener's writes at once
+                            await sent
+            assert counts == [8] * 60
+            got = await asyncio.wait_for(readers, 30)
+            assert all(messages == expected for messages in got)
+            for ws in clients:
+                await ws.close()
+
+    run(main(), loop_factory=loop_factory)
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+def test_partial_send_leaves_the_rest_to_the_transport(
+    loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]], fanout: ModuleType
+) -> None:
+    """A frame bigger than the socket takes: the socket gets what fits, the
+    transport buffers the rest, and the next broadcast queues behind it; a
+    peer that reads late gets both frames whole and in order."""
+
+    async def main() -> None:
+        async with start("coroutine") as server:
+            reader, writer = await raw_client(server.port)
+            (ws,) = await wait_for_connections(server, 1)
+            big = bytes(range(256)) * 8192  # 2 MiB: more than the small send buffer
+            assert broadcast([ws], big) == 1
+            assert ws._transport.get_write_buffer_size() > 0  # the rest waits in the transport
+            assert broadcast([ws], "after") == 1
+            parser = wsframe.FrameParser(is_server=False, max_message_size=1 << 24, max_frame_size=1 << 24)
+            frames: List[Any] = []
+            while len(frames) < 2:
+                data = await asyncio.wait_for(reader.read(1 << 20), 10)
+                assert data, "EOF before both frames"
+                frames += parser.feed(data)
+            assert [(f.opcode, bytes(f.payload)) for f in frames] == [(Opcode.BINARY, big), (Opcode.TEXT, b"after")]
+            writer.close()
+
+    run(main(), loop_factory=loop_factory)
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+def test_send_error_goes_through_the_transport(
+    loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]], fanout: ModuleType
+) -> None:
+    """A peer that reset the connection: the failed ``send()`` is left to
+    the transport, which reports it as usual (the connection closes); the
+    broadcast raises nothing and the other connections get the message."""
+
+    async def main() -> None:
+        async with start("coroutine") as server:
+            good = await connect(f"ws://127.0.0.1:{server.port}/")
+            reader, writer = await raw_client(server.port)
+            conns = await wait_for_connections(server, 2)
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            writer.transport.abort()  # RST
+            deadline = time.monotonic() + 10
+            while deadline > time.monotonic() and not any(ws.closed for ws in conns):
+                broadcast(conns, "still here")  # the reset one: send() fails, or it is closed already
+                await asyncio.sleep(0.01)
+            assert any(ws.closed for ws in conns)
+            assert await asyncio.wait_for(good.recv(), 10) == "still here"
+            await good.close()
+
+    run(main(), loop_factory=loop_factory)

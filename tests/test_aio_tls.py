@@ -146,7 +146,19 @@ def test_wss_large_messages_both_apis(server_context, client_context, api):
     run(main())
 
 
-def test_wss_broadcast_reaches_tls_connections(server_context, client_context):
+def _loop_params():
+    try:
+        import uvloop
+    except ImportError:
+        return [pytest.param(None, id="asyncio")]
+    return [pytest.param(None, id="asyncio"), pytest.param(uvloop.new_event_loop, id="uvloop")]
+
+
+@pytest.mark.parametrize("loop_factory", _loop_params())
+def test_wss_broadcast_reaches_tls_connections(server_context, client_context, loop_factory):
+    """TLS transports are never sent to directly (their bytes are encrypted
+    first): broadcast falls back to transport.write, in order with send()."""
+
     async def hold(ws):
         await ws.wait_closed()
 
@@ -155,11 +167,15 @@ def test_wss_broadcast_reaches_tls_connections(server_context, client_context):
             clients = [await connect(f"wss://localhost:{server.port}/", ssl=client_context) for _ in range(3)]
             while len(server.connections) < 3:
                 await asyncio.sleep(0.01)
+            assert all(ws._fanout_fd == -1 for ws in server.connections)
             assert broadcast(server.connections, "to everyone") == 3
+            for ws in server.connections:
+                await ws.send("own")
             assert broadcast(server.connections, b"\x00" * 100_000) == 3
             for ws in clients:
                 assert await ws.recv() == "to everyone"
+                assert await ws.recv() == "own"
                 assert await ws.recv() == b"\x00" * 100_000
                 await ws.close()
 
-    run(main())
+    run(main(), loop_factory=loop_factory)

@@ -42,7 +42,7 @@ done < <(git ls-files 'src/wsframe/*.pyx' 'src/wsframe/*.pxd' 'src/wsframe/*.pyi
          setup.py pyproject.toml README.md | sort -u)
 # websockets#1329 shipped an sdist without its C file; we ship the .pyx and
 # generate the C at build time, so a generated or compiled file is a mistake.
-if grep -qE '(_codec_c\.c|\.so|\.o|\.pyd)$' "$WORK/sdist.txt"; then echo "sdist ships generated or compiled files"; missing=1; fi
+if grep -qE '(_c\.c|\.so|\.o|\.pyd)$' "$WORK/sdist.txt"; then echo "sdist ships generated or compiled files"; missing=1; fi
 [ "$missing" = 0 ] || exit 1
 echo "sdist OK: $(basename "$SDIST"), $(wc -l < "$WORK/sdist.txt") files, every tracked source present"
 
@@ -54,8 +54,10 @@ WSFRAME_REQUIRE_EXTENSIONS=1 WSFRAME_NO_EXTENSIONS=0 \
 WHEEL=$(ls "$WORK"/wheels/wsframe-*.whl)
 echo "built $(basename "$WHEEL")"
 wheel_files "$WHEEL" "$WORK/wheel.txt"
-if ! grep -qE 'wsframe/_codec_c\..*(so|pyd)$' "$WORK/wheel.txt"; then echo "wheel has no compiled _codec_c"; exit 1; fi
-for f in wsframe/py.typed wsframe/_codec_c.pyi; do
+for mod in _codec_c _fanout_c; do
+    grep -qE "wsframe/$mod\..*(so|pyd)\$" "$WORK/wheel.txt" || { echo "wheel has no compiled $mod"; exit 1; }
+done
+for f in wsframe/py.typed wsframe/_codec_c.pyi wsframe/_fanout_c.pyi; do
     grep -qxF "$f" "$WORK/wheel.txt" || { echo "wheel lacks $f"; exit 1; }
 done
 auditwheel show "$WHEEL"

@@ -13,17 +13,23 @@ writes such a list in the cheapest way the transport offers:
   payload big enough for a copy to cost more than a second system call
   (``SEPARATE_WRITE_MIN``) in a ``write`` of its own, and everything
   between such payloads joined into one ``write``.
+
+:func:`direct_send_target` tells ``wsframe.aio.broadcast`` once per
+connection whether its compiled loop may ``send()`` to the socket itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
+import platform
 import sys
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 from .._buffers import coalesce
+from .._fanout import fanout as _fanout
 
-__all__ = ["write_buffers", "SEPARATE_WRITE_MIN"]
+__all__ = ["write_buffers", "direct_send_target", "SEPARATE_WRITE_MIN"]
 
 #: Without a vectored ``writelines``, buffers are written one by one only
 #: when the output is at least this big: measured on the 2-core test machine,
@@ -68,3 +74,46 @@ def write_buffers(transport: asyncio.Transport, buffers: List[bytes]) -> None:
     else:
         for buffer in coalesce(buffers, SEPARATE_WRITE_MIN):
             transport.write(buffer)
+
+
+# asyncio versions whose _SelectorSocketTransport was read for the idle test
+# of the compiled fan-out (its _buffer, its _closing); a newer one falls back
+# to transport.write until someone checks it again.
+_SELECTOR_VERSIONS = ((3, 11), (3, 14))
+_UVLOOP_TRANSPORTS = frozenset({"TCPTransport", "UnixTransport"})
+
+
+def _kind_of(transport: asyncio.BaseTransport) -> int:
+    cls = type(transport)
+    module = cls.__module__ or ""
+    if module == "uvloop.loop" and cls.__name__ in _UVLOOP_TRANSPORTS:
+        return _fanout.KIND_UVLOOP
+    if (
+        module == "asyncio.selector_events"
+        and cls.__name__ == "_SelectorSocketTransport"
+        and platform.python_implementation() == "CPython"
+        and _SELECTOR_VERSIONS[0] <= sys.version_info[:2] <= _SELECTOR_VERSIONS[1]
+        and isinstance(vars(transport).get("_buffer"), (bytearray, collections.deque))
+        and isinstance(vars(transport).get("_closing"), bool)
+    ):
+        return _fanout.KIND_SELECTOR
+    return _fanout.KIND_NONE
+
+
+def direct_send_target(transport: asyncio.BaseTransport) -> Tuple[int, int]:
+    """The socket's file descriptor and the transport's kind when broadcast's
+    compiled loop may ``send()`` to it directly, else ``(-1, KIND_NONE)``.
+
+    Only plain stream-socket transports whose "nothing buffered" state can
+    be read without a Python call qualify: asyncio's
+    ``_SelectorSocketTransport`` on CPython 3.11-3.14 and uvloop's TCP and
+    Unix transports. TLS (its bytes must be encrypted first), pipes and
+    unknown transports do not; they keep ``transport.write``.
+    """
+    kind = _kind_of(transport)
+    if kind == _fanout.KIND_NONE:
+        return -1, kind
+    sock = transport.get_extra_info("socket")
+    fileno = getattr(sock, "fileno", None)
+    fd = fileno() if fileno is not None else -1
+    return (fd, kind) if fd >= 0 else (-1, _fanout.KIND_NONE)

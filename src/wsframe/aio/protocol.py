@@ -31,7 +31,7 @@ from ..connection import Connection, State
 from .exceptions import ConnectionClosed
 from .messages import MessageQueue
 from .options import Options
-from .output import write_buffers
+from .output import direct_send_target, write_buffers
 
 __all__ = ["WebSocketProtocol", "logger"]
 
@@ -90,6 +90,12 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
     _track_delivery = True
     #: Fragments of a fragmented message as they come (recv_streaming()).
     _stream_fragments = True
+    #: The socket that ``broadcast()``'s compiled loop may ``send()`` to
+    #: directly, and how it tells the transport is idle (``_fanout_c``);
+    #: -1 when it may not (a client, TLS, no transport any more). Read
+    #: once per delivery, so set once at ``connection_made``.
+    _fanout_fd = -1
+    _fanout_kind = 0
 
     def __init__(self, conn: Connection, options: Options) -> None:
         self._loop = asyncio.get_running_loop()
@@ -149,6 +155,8 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         # subclasses of asyncio.Transport.
         self._transport = cast(asyncio.Transport, transport)
         self._transport.set_write_buffer_limits(high=self._write_limit)
+        if self._conn._is_server:  # client frames are masked each: never broadcast
+            self._fanout_fd, self._fanout_kind = direct_send_target(transport)
 
     def get_buffer(self, sizehint: int) -> memoryview:
         # The same buffer every time: the connection copies what it keeps.
@@ -183,6 +191,9 @@ class WebSocketProtocol(asyncio.BufferedProtocol):
         return None  # let asyncio close the transport
 
     def connection_lost(self, exc: Optional[Exception]) -> None:
+        # First: the transport closes the socket after this returns, and its
+        # number may then be given to another connection.
+        self._fanout_fd = -1
         self._lost = True
         conn = self._conn
         conn.fail_now()  # a held close frame cannot go out any more
