@@ -41,6 +41,8 @@ import threading
 import time
 from typing import Dict, List, Optional, Tuple
 
+from bench_process import cpu_seconds, describe, pin_client, pin_server
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if os.path.isdir(os.path.join(ROOT, "src", "wsframe")) and "wsframe" not in sys.modules:
     try:
@@ -277,16 +279,6 @@ class WsframeClient:
 CLIENTS = {"picows": PicowsClient, "wsframe": WsframeClient}
 
 
-def cpu_seconds(pid: int) -> Optional[float]:
-    """User + system CPU time of process ``pid`` (Linux /proc), or None elsewhere."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return None
-
-
 async def measure(
     url: str, client_name: str, text: bool, sizes: List[int], seconds: float, server_pid: int
 ) -> Tuple[Dict[Tuple[str, int], float], Dict[Tuple[str, int], float]]:
@@ -327,22 +319,6 @@ async def measure(
 
 BASELINE = "wsframe@base"
 
-#: (server CPU, client CPU) when --pin is on: one core each, so every round
-#: trip pays the same cross-core wake-up whatever else the machine runs
-#: (on one shared core a round trip is a hand-over, twice as fast).
-PINNED: Optional[Tuple[int, int]] = None
-
-
-def pin_cores(enabled: bool) -> None:
-    """Put this process (the client) on one core and the servers on another."""
-    global PINNED
-    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
-    if not enabled or len(cores) < 2:
-        return
-    PINNED = (cores[0], cores[1])
-    os.sched_setaffinity(0, {cores[1]})
-
-
 def start_server(name: str, use_uvloop: bool, baseline: Optional[str] = None) -> Tuple[subprocess.Popen, int]:
     import wsframe
 
@@ -361,8 +337,7 @@ def start_server(name: str, use_uvloop: bool, baseline: Optional[str] = None) ->
     if use_uvloop:
         args.append("--uvloop")
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True, env=env)
-    if PINNED is not None:
-        os.sched_setaffinity(proc.pid, {PINNED[0]})
+    pin_server(proc.pid)
     watchdog = threading.Timer(30, proc.kill)
     watchdog.start()
     try:
@@ -478,7 +453,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         except ImportError:
             client = "wsframe"
     sizes = [int(s) for s in args.sizes.split(",")]
-    pin_cores(not args.no_pin)
+    pin_client(not args.no_pin)
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
     if args.baseline and BASELINE not in servers:
         servers.insert(1, BASELINE)
@@ -488,7 +463,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         f"wsframe {wsframe.__version__} backend={wsframe.BACKEND}, client={client}, "
         f"{'text' if args.text else 'binary'} messages, loop={'uvloop' if args.uvloop else 'asyncio'}, "
         f"{args.seconds:g} s per cell, best of {args.repeat}, Python {sys.version.split()[0]}, "
-        f"{'server on CPU %d, client on CPU %d' % PINNED if PINNED else 'unpinned'}",
+        f"{describe()}",
         flush=True,
     )
     results: Dict[str, Dict[Tuple[str, int], float]] = {}

@@ -3,8 +3,8 @@
 Usage::
 
     python benchmarks/bench_load.py [--connections 2000] [--seconds 5]
-                                    [--senders 4] [--servers wsframe,websockets,aiohttp]
-                                    (also: wsframe-pure-loop)
+                                    [--senders 4] [--servers bare-send,wsframe,websockets,aiohttp]
+                                    (also: wsframe-pure-loop) [--no-pin]
                                     [--read-buffer BYTES]
 
 Each server runs in a process of its own on 127.0.0.1 (port 0) with the same
@@ -21,6 +21,12 @@ server) then measures:
   and the round ends when every client has received all of them; rounds
   repeat for ``--seconds``. Messages/s counts deliveries (one message to one
   client); latency is send-to-delivery, p50/p90/p99 over all deliveries.
+
+It also reads each server's CPU time over the fan-out: microseconds per
+delivery, the steadier measure, and its ratio to ``bare-send``'s, the
+floor measured in the same run (a hand-written server whose fan-out is one
+``socket.send`` per client, nothing else). The client runs on one core and
+the servers on another (``--no-pin`` lets the OS place them).
 
 The open-file limit is raised to its hard limit (each connection is a socket
 in this process and one in the server's). This is a benchmark, not a test:
@@ -40,6 +46,8 @@ import subprocess
 import sys
 import time
 from typing import Any, Dict, List, Optional
+
+from bench_process import cpu_seconds, describe, pin_client, pin_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 try:
@@ -131,7 +139,71 @@ async def serve_aiohttp() -> None:
     await asyncio.Future()
 
 
+async def serve_bare_send() -> None:
+    """The floor of a fan-out: a hand-written handshake, wsframe's parser for
+    the input, and per message one ``socket.send`` per client over the same
+    kind of sockets (the frame encoded once). What the system calls cost by
+    themselves; not a server to use (no limits, no closing handshake)."""
+    import hashlib
+    import socket
+
+    from wsframe import _backend
+
+    codec = _backend.codec
+    guid = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+    peers: Dict[Any, socket.socket] = {}
+
+    class BareChat(asyncio.Protocol):
+        def connection_made(self, transport: Any) -> None:
+            self.transport = transport
+            self.head = b""
+            self.parser: Any = None
+
+        def data_received(self, data: bytes) -> None:
+            if self.parser is None:
+                self.head += data
+                head, sep, rest = self.head.partition(b"\r\n\r\n")
+                if not sep:
+                    return
+                key = next(
+                    line.split(b":", 1)[1].strip()
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"sec-websocket-key:")
+                )
+                accept = base64.b64encode(hashlib.sha1(key + guid).digest())
+                self.transport.write(
+                    b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+                )
+                self.parser = codec.FrameParser(is_server=True)
+                # A socket object of our own on the same connection (a dup).
+                fd = os.dup(self.transport.get_extra_info("socket").fileno())
+                peers[self] = sock = socket.socket(fileno=fd)
+                sock.setblocking(False)
+                data = rest
+            for frame in self.parser.feed(data):
+                if frame.opcode == 1:
+                    out = codec.encode_frame(1, frame.payload)
+                    for peer, sock in peers.items():
+                        try:
+                            sent = sock.send(out)
+                        except BlockingIOError:
+                            sent = 0
+                        if sent != len(out):
+                            peer.transport.write(out[sent:])
+
+        def connection_lost(self, exc: Optional[Exception]) -> None:
+            sock = peers.pop(self, None)
+            if sock is not None:
+                sock.close()
+
+    server = await asyncio.get_running_loop().create_server(BareChat, "127.0.0.1", 0)
+    print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
+    await asyncio.Future()
+
+
 SERVERS = {
+    "bare-send": serve_bare_send,
     "wsframe": serve_wsframe,
     "wsframe-pure-loop": serve_wsframe_pure_loop,
     "websockets": serve_websockets,
@@ -231,6 +303,7 @@ async def measure(name: str, args: argparse.Namespace) -> Dict[str, Any]:
     proc = subprocess.Popen(
         [sys.executable, os.path.abspath(__file__), "--serve", name], stdout=subprocess.PIPE, text=True
     )
+    pin_server(proc.pid)
     try:
         line = await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(None, proc.stdout.readline), 30)
         port = int(line.split()[1])
@@ -248,6 +321,7 @@ async def measure(name: str, args: argparse.Namespace) -> Dict[str, Any]:
         stats.latencies.clear()
         stats.count = 0
         rounds = 0
+        cpu_start = cpu_seconds(proc.pid)
         start = time.perf_counter()
         while time.perf_counter() - start < args.seconds:
             stats.target = stats.count + args.senders * len(clients)
@@ -257,6 +331,7 @@ async def measure(name: str, args: argparse.Namespace) -> Dict[str, Any]:
             await asyncio.wait_for(stats.done, 60)
             rounds += 1
         elapsed = time.perf_counter() - start
+        cpu_end = cpu_seconds(proc.pid)
         lat = sorted(stats.latencies)
 
         def pct(p: float) -> float:
@@ -271,6 +346,11 @@ async def measure(name: str, args: argparse.Namespace) -> Dict[str, Any]:
             "rss_n_MiB": rss_n / 2**20,
             "kib_per_conn": per_conn / 1024,
             "deliveries_per_s": stats.count / elapsed,
+            # Server CPU per delivery: steadier than the rate, which the
+            # client (one Python process parsing every delivery) limits too.
+            "cpu_us_per_delivery": (
+                (cpu_end - cpu_start) / stats.count * 1e6 if cpu_start is not None and cpu_end is not None else None
+            ),
             "rounds": rounds,
             "p50_ms": pct(0.50),
             "p90_ms": pct(0.90),
@@ -305,19 +385,23 @@ async def main(args: argparse.Namespace) -> None:
             print(f"{name}: skipped ({exc})")
     print(
         f"\n{args.connections} connections, {args.senders} senders per round, {args.seconds:g} s of fan-out;"
-        " deliveries = messages received by clients"
+        f" deliveries = messages received by clients; {describe()}"
     )
+    floor = next((r["cpu_us_per_delivery"] for r in results if r["server"] == "bare-send"), None)
     header = (
         f"{'server':<17} {'KiB/idle conn':>13} {'RSS 1 conn':>10} {'RSS all':>9} {'deliveries/s':>13}"
-        f" {'rounds':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8}"
+        f" {'rounds':>7} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'CPU us/deliv':>12} {'/ bare-send':>11}"
     )
     print(header)
     print("-" * len(header))
     for r in results:
+        cpu = r["cpu_us_per_delivery"]
+        ratio = f"{cpu / floor:.2f}x" if cpu and floor else "-"
         print(
             f"{r['server']:<17} {r['kib_per_conn']:>13.1f} {r['rss_1_MiB']:>8.1f}MB {r['rss_n_MiB']:>7.1f}MB"
             f" {r['deliveries_per_s']:>13,.0f} {r['rounds']:>7}"
             f" {r['p50_ms']:>8.1f} {r['p90_ms']:>8.1f} {r['p99_ms']:>8.1f}"
+            f" {'-' if cpu is None else format(cpu, '.2f'):>12} {ratio:>11}"
         )
 
 
@@ -326,15 +410,19 @@ def cli() -> None:
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--senders", type=int, default=4)
-    parser.add_argument("--servers", default="wsframe,websockets,aiohttp")
+    parser.add_argument("--servers", default="bare-send,wsframe,websockets,aiohttp")
     parser.add_argument("--read-buffer", type=int, help="wsframe's initial read buffer (default 64 KiB)")
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the OS place client and servers (default: one core each)"
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        raise_nofile(args.connections + 64)
+        raise_nofile((2 if args.serve == "bare-send" else 1) * args.connections + 64)  # bare-send dups each socket
         asyncio.run(SERVERS[args.serve]())
         return
     raise_nofile(args.connections + 64)
+    pin_client(not args.no_pin)
     if args.read_buffer:
         os.environ["BENCH_LOAD_READ_BUFFER"] = str(args.read_buffer)
     asyncio.run(main(args))
