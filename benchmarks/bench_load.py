@@ -176,10 +176,10 @@ async def serve_bare_send() -> None:
                     b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
                 )
                 self.parser = codec.FrameParser(is_server=True)
-                # A socket object of our own on the same connection (a dup).
-                fd = os.dup(self.transport.get_extra_info("socket").fileno())
-                peers[self] = sock = socket.socket(fileno=fd)
-                sock.setblocking(False)
+                # A socket object of our own on the transport's descriptor
+                # (detached, not closed, when the connection goes).
+                fd = self.transport.get_extra_info("socket").fileno()
+                peers[self] = socket.socket(fileno=fd)
                 data = rest
             for frame in self.parser.feed(data):
                 if frame.opcode == 1:
@@ -195,7 +195,7 @@ async def serve_bare_send() -> None:
         def connection_lost(self, exc: Optional[Exception]) -> None:
             sock = peers.pop(self, None)
             if sock is not None:
-                sock.close()
+                sock.detach()  # the transport closes the descriptor after this
 
     server = await asyncio.get_running_loop().create_server(BareChat, "127.0.0.1", 0)
     print(f"PORT {server.sockets[0].getsockname()[1]}", flush=True)
@@ -418,7 +418,7 @@ def cli() -> None:
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        raise_nofile((2 if args.serve == "bare-send" else 1) * args.connections + 64)  # bare-send dups each socket
+        raise_nofile(args.connections + 64)
         asyncio.run(SERVERS[args.serve]())
         return
     raise_nofile(args.connections + 64)
