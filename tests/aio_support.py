@@ -13,7 +13,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, Optional
+from typing import Any, Awaitable, Callable, Iterator, Optional, Sequence
 
 import wsframe
 
@@ -47,15 +47,17 @@ async def echo(ws: Any) -> None:
 
 
 @contextlib.contextmanager
-def cli_server(subcommand: str, url_prefix: str, startup_timeout: float = 60.0) -> Iterator[int]:
-    """Run ``python -m wsframe SUBCOMMAND --port 0`` and yield the port it announces.
+def cli_server(
+    subcommand: str, url_prefix: str, startup_timeout: float = 60.0, extra_args: Sequence[str] = ()
+) -> Iterator[int]:
+    """Run ``python -m wsframe SUBCOMMAND --port 0 [EXTRA_ARGS]`` and yield the port it announces.
 
     The child imports the same wsframe as the test. A watchdog kills it if it
     never prints its URL (bounding ``readline()``); it is always stopped after.
     """
     env = dict(os.environ, PYTHONPATH=IMPORT_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wsframe", subcommand, "--port", "0"],
+        [sys.executable, "-m", "wsframe", subcommand, "--port", "0", *extra_args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
