@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import platform
 import socket
 import struct
 import time
@@ -27,6 +28,11 @@ from wsframe.aio.exceptions import ConnectionClosed
 
 from aio_support import run
 from conftest import env_flag
+
+#: Whether connections qualify for the direct send() at all: the transports'
+#: idle test reads CPython's asyncio internals (wsframe.aio.output); on PyPy
+#: every connection takes transport.write.
+DIRECT_SEND = platform.python_implementation() == "CPython"
 
 broadcast_module = importlib.import_module("wsframe.aio.broadcast")
 
@@ -178,7 +184,7 @@ def test_frame_goes_after_output_already_queued(api: str, fanout: ModuleType) ->
                         return getattr(transport, name)
 
                 ws._transport = Spy()
-                assert ws._fanout_fd >= 0  # a plain socket transport
+                assert ws._fanout_fd >= 0 or not DIRECT_SEND  # a plain socket transport
                 assert broadcast([ws], "direct") == 1
                 ws._transport = transport
                 if fanout.__name__.endswith("_c"):
@@ -226,7 +232,8 @@ def test_every_client_gets_every_message_in_order_interleaved_with_send(
         async with start(api) as server:
             clients = [await connect(f"ws://127.0.0.1:{server.port}/", max_size=1 << 20) for _ in range(8)]
             conns = await wait_for_connections(server, 8)
-            assert all(ws._fanout_fd >= 0 and ws._fanout_kind != fanout.KIND_NONE for ws in conns)
+            if DIRECT_SEND:
+                assert all(ws._fanout_fd >= 0 and ws._fanout_kind != fanout.KIND_NONE for ws in conns)
             sizes = frame_sizes()
             expected: List[str] = []
             for n in range(60):
