@@ -317,3 +317,59 @@ def test_send_error_goes_through_the_transport(
             await good.close()
 
     run(main(), loop_factory=loop_factory)
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+def test_slow_consumer_rule_holds_with_a_write_limit_above_max_buffer(
+    loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]], fanout: ModuleType
+) -> None:
+    """A transport allowed to hold more than ``max_buffer`` (``write_limit``
+    above it) is still checked: a peer that reads nothing is closed with 1013
+    once the buffer passes ``max_buffer``, on both fan-out loops."""
+
+    async def main() -> None:
+        async with serve(hold, "127.0.0.1", 0, compression=None, write_limit=4 << 20) as server:
+            reader, writer = await raw_client(server.port)
+            (ws,) = await wait_for_connections(server, 1)
+            delivered = 0
+            for _ in range(40):
+                delivered += broadcast([ws], b"x" * 32768, max_buffer=64 * 1024)
+                await asyncio.sleep(0.005)
+            assert delivered < 40
+            assert not ws.open  # closing with 1013, not buffering up to write_limit
+            writer.close()
+
+    run(main(), loop_factory=loop_factory)
+
+
+@pytest.mark.parametrize("loop_factory", LOOPS)
+def test_broadcast_waits_for_the_end_of_a_message_sent_in_parts(
+    loop_factory: Optional[Callable[[], asyncio.AbstractEventLoop]], fanout: ModuleType
+) -> None:
+    """A broadcast while a handler is between the parts of a fragmented
+    ``send()`` goes out after the message's last frame, not between its
+    fragments (RFC 6455 5.4)."""
+    between = asyncio.Event()
+    gate = asyncio.Event()
+
+    async def parts() -> Any:
+        yield b"part1"
+        yield b"part2"  # part1 is written when part2 comes
+        between.set()
+        await gate.wait()
+        yield b"part3"
+
+    async def handler(ws: Any) -> None:
+        await ws.send(parts())
+        await ws.wait_closed()
+
+    async def main() -> None:
+        async with serve(handler, "127.0.0.1", 0, compression=None) as server:
+            async with connect(f"ws://127.0.0.1:{server.port}/") as client:
+                await asyncio.wait_for(between.wait(), 10)
+                assert broadcast(server.connections, b"broadcast") == 1
+                gate.set()
+                assert await asyncio.wait_for(client.recv(), 10) == b"part1part2part3"
+                assert await asyncio.wait_for(client.recv(), 10) == b"broadcast"
+
+    run(main(), loop_factory=loop_factory)

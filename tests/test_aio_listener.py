@@ -204,6 +204,30 @@ def test_raising_callback_closes_with_1011(loop_factory: Any, caplog: pytest.Log
     assert any("on_message failed" in r.getMessage() for r in caplog.records)
 
 
+def test_a_reply_after_the_peers_close_is_no_error(loop_factory: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A message and the close frame in one read: on_message's send() meets
+    a closing connection (ConnectionClosed), which is not logged as a broken
+    listener, and the close stays a clean 1000."""
+
+    async def main() -> None:
+        recorders = Recorders()
+        async with serve_listener(recorders, "127.0.0.1", 0) as server:
+            reader, writer = await _raw_open(server.port)
+            writer.write(
+                wsframe.encode_frame(Opcode.TEXT, b"last words", mask=True)
+                + wsframe.encode_frame(Opcode.CLOSE, wsframe.encode_close_payload(1000, ""), mask=True)
+            )
+            frames = await _read_until_close(reader)
+            writer.close()
+            listener = await _first(recorders)
+            assert await asyncio.wait_for(listener.closed, 10) == (1000, "")
+            assert listener.messages == ["last words"]
+            assert wsframe.decode_close_payload(frames[-1].payload)[0] == 1000
+
+    run(main(), loop_factory=loop_factory)
+    assert not any("failed" in r.getMessage() for r in caplog.records)
+
+
 class Pauser(Recorder):
     """Pauses reading after the first message."""
 

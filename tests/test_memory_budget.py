@@ -289,3 +289,21 @@ def test_pings_behind_the_message_limit_are_still_answered() -> None:
     names = [type(e).__name__ for e in server.events()]
     assert names == ["TextMessage"] + ["Ping"] * 5
     assert server.data_to_send().count(b"\x8a\x01p") == 5
+
+
+@pytest.mark.parametrize("bare", [False, True])
+def test_both_limits_in_one_read_keep_the_order(bare: bool) -> None:
+    """The message limit holds back the end of a read, then the byte budget
+    stops the general path (a control frame first) earlier in it: what the
+    budget held goes before what the limit held, so messages keep their order."""
+    server = Connection.opened("server", max_queue_messages=3, max_queue_bytes=1, bare_messages=bare)
+    ping = wsframe.encode_frame(wsframe.Opcode.PING, b"", mask=True)
+    data = b"".join(wsframe.encode_frame(wsframe.Opcode.BINARY, b"%d" % i, mask=True) for i in range(1, 6))
+    server.receive_data(ping + data)
+    got: List[Any] = []
+    for _ in range(20):
+        events = server.events()
+        if not events:
+            break
+        got += [e if type(e) is bytes else getattr(e, "data", None) for e in events]
+    assert [g for g in got if g] == [b"1", b"2", b"3", b"4", b"5"]

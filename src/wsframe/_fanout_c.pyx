@@ -85,7 +85,8 @@ def fanout(object connections, bytes frame, object max_buffer, object open_state
 
     Deliver ``frame`` to every connection whose ``_conn._state`` is
     ``open_state`` and that has no failure pending and a transport; return
-    how many got it. Idle plain sockets get one ``send()`` from C (the rest
+    how many got it. A connection in the middle of sending a fragmented
+    message goes to ``slow`` (the frame must wait for the message's end). Idle plain sockets get one ``send()`` from C (the rest
     of a partial send, or the whole frame after EAGAIN or an error, goes to
     ``transport.write``, which buffers it or reports the error as usual);
     every other connection is handed to ``slow(ws, frame, max_buffer)``,
@@ -105,7 +106,8 @@ def fanout(object connections, bytes frame, object max_buffer, object open_state
         if transport is None:
             continue
         fd = ws._fanout_fd
-        if fd >= 0 and not conn._out and not ws._write_paused and transport_idle(transport, ws._fanout_kind):
+        if (fd >= 0 and not conn._out and conn._fragmenting is None and not ws._write_paused
+                and transport_idle(transport, ws._fanout_kind)):
             sent = wsf_send_nowait(fd, data, size)
             if sent != size:
                 # EAGAIN or an error: the transport's own send() repeats it and

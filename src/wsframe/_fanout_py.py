@@ -27,8 +27,10 @@ def fanout(
 ) -> int:
     """Deliver ``frame`` to every OPEN connection; return how many got it.
 
-    See ``_fanout_c.fanout``: connections with ``_fanout_fd >= 0`` and no
-    output waiting get ``transport.write(frame)``; every other connection
+    See ``_fanout_c.fanout``: connections with ``_fanout_fd >= 0``, no
+    output waiting, no fragmented message under way and a ``write_limit``
+    within ``max_buffer`` (so the slow-consumer rule cannot apply) get
+    ``transport.write(frame)``; every other connection
     (OPEN, not failing, with a transport) is handed to
     ``slow(ws, frame, max_buffer)``, which returns whether it delivered.
     """
@@ -40,7 +42,13 @@ def fanout(
         transport = ws._transport
         if transport is None:
             continue
-        if ws._fanout_fd >= 0 and not conn._out and not ws._write_paused:
+        if (
+            ws._fanout_fd >= 0
+            and not conn._out
+            and conn._fragmenting is None
+            and not ws._write_paused
+            and ws._write_limit <= max_buffer  # unpaused, the transport holds at most write_limit
+        ):
             transport.write(frame)  # behind whatever the transport holds: order kept
             count += 1
         elif slow(ws, frame, max_buffer):

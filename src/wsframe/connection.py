@@ -279,6 +279,9 @@ class Connection:
         # parts when an extension must see the whole message.
         self._fragmenting: Optional[int] = None
         self._fragments: Optional[List[bytes]] = None
+        # Prepared frames (send_prepared) that came while a fragmented
+        # message was being sent: queued when it ends, not between its parts.
+        self._held_prepared: List[bytes] = []
 
         self._parser: Optional[_codec.FrameParser] = None
         self._extension: Optional[Extension] = None
@@ -788,12 +791,20 @@ class Connection:
             if fin:
                 parts, self._fragments = self._fragments, None
                 self._send_message(Opcode(opcode), b"".join(parts), None)
+                self._release_prepared()
             return
         first = self._fragmenting is None
         self._out.append(_encode_frame(opcode if first else 0, payload, fin=fin, mask=self._mask))
         self._fragmenting = None if fin else opcode
         if fin:
             self._set_state(self._state)  # the fast send path again
+            self._release_prepared()
+
+    def _release_prepared(self) -> None:
+        """The fragmented message ended: the prepared frames held meanwhile follow it."""
+        if self._held_prepared:
+            self._out += self._held_prepared
+            self._held_prepared = []
 
     def send_ping(self, data: Buffer = b"") -> None:
         """Queue a ping (at most 125 bytes, RFC 6455 section 5.5)."""
@@ -808,12 +819,17 @@ class Connection:
         :func:`wsframe.encode_broadcast`.
 
         The bytes go out as they are: they must be one or more complete,
-        unmasked server frames.
+        unmasked server frames. While a message sent in parts
+        (:meth:`send_fragment`) has not ended, they wait and follow it
+        (RFC 6455 5.4: no other data frame between a message's fragments).
         """
         if not self._is_server:
             raise InvalidState("prepared frames are unmasked: servers only")
         self._check_open()
-        self._out.append(frame)
+        if self._fragmenting is not None:
+            self._held_prepared.append(frame)
+        else:
+            self._out.append(frame)
 
     def close(self, code: Optional[int] = CloseCode.NORMAL_CLOSURE, reason: str = "") -> None:
         """Start the closing handshake (RFC 6455 section 7.1.2).
@@ -1073,7 +1089,9 @@ class Connection:
             if self._ignore_input or self._failure is not None:
                 return
             if self._budget_spent():
-                self._frame_backlog.extend(frames[index:])
+                # Ahead of what the message limit held back already (_process),
+                # which came after these frames.
+                self._frame_backlog.extendleft(reversed(frames[index:]))
                 return
             self._process_frame(frames[index])
 

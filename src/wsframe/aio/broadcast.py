@@ -79,10 +79,10 @@ def _deliver(ws: WebSocketProtocol, frame: bytes, max_buffer: int) -> bool:
     if (ws._write_paused or ws._write_limit > max_buffer) and transport.get_write_buffer_size() > max_buffer:
         ws._start_closing(1013, "too slow to keep up")
         return False
-    if not conn._out:
+    if not conn._out and conn._fragmenting is None:
         transport.write(frame)  # nothing of the connection's waits: the transport keeps the order
     else:
-        conn.send_prepared(frame)  # after the replies and pongs already queued
+        conn.send_prepared(frame)  # after the replies and pongs queued (and a message sent in parts)
         if ws._write_paused:
             ws._flush(force=True)  # into the transport, where max_buffer sees it
         else:

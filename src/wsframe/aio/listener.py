@@ -38,6 +38,7 @@ from typing import Any, Callable, List, Optional, Union
 from .. import events as ev
 from ..connection import Connection, InvalidState, State
 from .base import WebSocketBase
+from .exceptions import ConnectionClosed
 from .options import Options
 from .output import write_buffers
 
@@ -52,7 +53,9 @@ class Listener:
     Any object with an ``on_message(ws, message)`` method will do; the other
     methods are looked up once, at the open, and skipped when missing. A
     callback that raises is logged and the connection is closed with 1011
-    (as when a ``serve()`` handler raises). Callbacks run inside the event
+    (as when a ``serve()`` handler raises), except with
+    ``ConnectionClosed``: a ``send()`` that lost the race with the peer's
+    close is no error (delivery goes on; ``on_close`` follows). Callbacks run inside the event
     loop's read: they must not block.
     """
 
@@ -131,6 +134,8 @@ class ListenerConnection(WebSocketBase):
                     if on_message is not None:
                         try:
                             on_message(self, event)
+                        except ConnectionClosed:
+                            pass  # a reply to a message that came before the peer's close
                         except Exception:
                             self._callback_failed("on_message")
                             on_message = None
@@ -168,6 +173,8 @@ class ListenerConnection(WebSocketBase):
             on_open = getattr(listener, "on_open", None)
             if on_open is not None:
                 on_open(self)
+        except ConnectionClosed:
+            pass  # the connection closed meanwhile: on_close says so
         except Exception:
             self._callback_failed("on_open")
 
@@ -176,6 +183,8 @@ class ListenerConnection(WebSocketBase):
         if callback is not None:
             try:
                 callback(self, data)
+            except ConnectionClosed:
+                pass
             except Exception:
                 self._callback_failed("on_ping")
 
@@ -193,6 +202,8 @@ class ListenerConnection(WebSocketBase):
         if callback is not None and not self._lost:
             try:
                 callback(self)
+            except ConnectionClosed:
+                pass
             except Exception:
                 self._callback_failed("on_drain")
 
