@@ -349,21 +349,23 @@ def test_broadcast_waits_for_the_end_of_a_message_sent_in_parts(
     """A broadcast while a handler is between the parts of a fragmented
     ``send()`` goes out after the message's last frame, not between its
     fragments (RFC 6455 5.4)."""
-    between = asyncio.Event()
-    gate = asyncio.Event()
-
-    async def parts() -> Any:
-        yield b"part1"
-        yield b"part2"  # part1 is written when part2 comes
-        between.set()
-        await gate.wait()
-        yield b"part3"
-
-    async def handler(ws: Any) -> None:
-        await ws.send(parts())
-        await ws.wait_closed()
 
     async def main() -> None:
+        # Made inside the loop: on Python 3.9 an Event binds to the loop current at creation.
+        between = asyncio.Event()
+        gate = asyncio.Event()
+
+        async def parts() -> Any:
+            yield b"part1"
+            yield b"part2"  # part1 is written when part2 comes
+            between.set()
+            await gate.wait()
+            yield b"part3"
+
+        async def handler(ws: Any) -> None:
+            await ws.send(parts())
+            await ws.wait_closed()
+
         async with serve(handler, "127.0.0.1", 0, compression=None) as server:
             async with connect(f"ws://127.0.0.1:{server.port}/") as client:
                 await asyncio.wait_for(between.wait(), 10)
