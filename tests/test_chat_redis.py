@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -241,11 +240,6 @@ def test_workers_share_one_port_and_stop_with_1001(chats):
     assert chat.stop() == 0
 
 
-@pytest.mark.xfail(
-    platform.python_implementation() == "PyPy",
-    strict=False,
-    reason="on PyPy 7.3.11 the first message timed out once in CI (2026-12-07), before the outage; not yet understood",
-)
 def test_a_redis_outage_keeps_the_chat_up_and_it_recovers(chats, redis_server: RedisProcess):  # noqa: F811
     chat = chats()
 

@@ -65,8 +65,30 @@ def _hub(args: argparse.Namespace) -> Hub:
     return hub_from_url(args.redis, history=args.history, presence_ttl=args.presence_ttl)
 
 
-async def _main(args: argparse.Namespace, chat: ChatServer) -> None:
+def _chat(args: argparse.Namespace, token: Optional[str]) -> ChatServer:
+    """The chat server and its hub, as the options say.
+
+    Raises:
+        ValueError: a bad option; ImportError: --redis without the redis package.
+    """
+    return ChatServer(
+        hub=_hub(args),
+        max_rooms=args.max_rooms,
+        history=args.history,
+        empty_ttl=args.empty_ttl,
+        rate=args.rate or None,
+        burst=args.burst,
+        push_token=token,
+    )
+
+
+async def _main(args: argparse.Namespace, token: Optional[str]) -> None:
     loop = asyncio.get_running_loop()
+    # Built here, inside the running loop: on Python 3.9 an asyncio lock
+    # (redis's connection pool has one) binds to the loop current when it is
+    # made, and a hub made before asyncio.run() failed its calls with
+    # "attached to a different loop".
+    chat = _chat(args, token)
     async with chat.hub:
         server = chat.serve(args.host, args.port, reuse_port=True if args.reuse_port else None)
         async with server:
@@ -97,16 +119,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     token: Optional[str] = args.push_token or os.environ.get(PUSH_TOKEN_ENV) or None
     try:
-        hub = _hub(args)
-        chat = ChatServer(
-            hub=hub,
-            max_rooms=args.max_rooms,
-            history=args.history,
-            empty_ttl=args.empty_ttl,
-            rate=args.rate or None,
-            burst=args.burst,
-            push_token=token,
-        )
+        _chat(args, token)  # the options are checked before anything starts
     except (ValueError, ImportError) as exc:
         print(f"wsframe chat: {exc}", file=sys.stderr)
         return 2
@@ -115,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
 
         return supervise(args, token)
     try:
-        asyncio.run(_main(args, chat))
+        asyncio.run(_main(args, token))
     except KeyboardInterrupt:
         pass
     except OSError as exc:
