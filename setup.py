@@ -136,13 +136,12 @@ class BuildExt(build_ext):
         ext.extra_objects = list(ext.extra_objects or []) + objects
         ext.sources = [s for s in ext.sources if not is_kernel(s)]
         ext.extra_compile_args = base + GENERATED_C_FLAGS
-        # The kernel objects changed even if the generated C did not: relink
-        # (this module only: the next one has its own up-to-date check).
-        forced, self.force = self.force, self.force or bool(kernels)
-        try:
-            super().build_extension(ext)
-        finally:
-            self.force = forced
+        # The kernel objects changed even if the generated C did not: relink.
+        # Forced for every module from here on, as before the fan-out module
+        # came: a sanitizer build in CI otherwise kept a _codec_c linked
+        # without ASan.
+        self.force = True
+        super().build_extension(ext)
 
 
 def extensions():

@@ -36,7 +36,7 @@ if [ "${SANITIZE_SKIP_PYTEST:-0}" != 1 ]; then
     # The tests of some modules read ../shared (as .ci/run does from a clone).
     [ -d "$ROOT/../shared" ] && ln -s "$ROOT/../shared" "$WORK/shared"
     (cd "$WORK/tree" && CC=$CC WSFRAME_SANITIZE=1 WSFRAME_REQUIRE_EXTENSIONS=1 \
-        "$PYTHON" setup.py -q build_ext --inplace >"$WORK/build.log" 2>&1) || {
+        "$PYTHON" setup.py -q build_ext --inplace --force >"$WORK/build.log" 2>&1) || {
         echo "FAIL: sanitizer build"; tail -30 "$WORK/build.log"; exit 1; }
     LIBASAN=$($CC -print-file-name=libasan.so)
     [ -e "$LIBASAN" ] || { echo "FAIL: $CC has no libasan ($LIBASAN)"; exit 1; }
