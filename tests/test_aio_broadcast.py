@@ -375,3 +375,35 @@ def test_broadcast_waits_for_the_end_of_a_message_sent_in_parts(
                 assert await asyncio.wait_for(client.recv(), 10) == b"broadcast"
 
     run(main(), loop_factory=loop_factory)
+
+
+def test_broadcasts_held_behind_a_message_sent_in_parts_are_bounded(fanout: ModuleType) -> None:
+    """A handler stuck between the parts of a fragmented send: the frames
+    held for it count against ``max_buffer``, and past it the connection is
+    closed with 1013 instead of holding them without bound."""
+
+    async def main() -> None:
+        between = asyncio.Event()
+
+        async def parts() -> Any:
+            yield b"part1"
+            yield b"part2"
+            between.set()
+            await asyncio.Event().wait()  # never ends
+
+        async def handler(ws: Any) -> None:
+            await ws.send(parts())
+
+        async with serve(handler, "127.0.0.1", 0, compression=None) as server:
+            async with connect(f"ws://127.0.0.1:{server.port}/") as client:
+                await asyncio.wait_for(between.wait(), 10)
+                (ws,) = list(server.connections)
+                delivered = sum(broadcast([ws], b"x" * 1024, max_buffer=16 * 1024) for _ in range(100))
+                assert delivered < 100
+                assert ws._conn._held_prepared_size <= 16 * 1024
+                with pytest.raises(ConnectionClosed):
+                    while True:
+                        await asyncio.wait_for(client.recv(), 10)
+                assert client.close_code == 1013
+
+    run(main())

@@ -282,6 +282,7 @@ class Connection:
         # Prepared frames (send_prepared) that came while a fragmented
         # message was being sent: queued when it ends, not between its parts.
         self._held_prepared: List[bytes] = []
+        self._held_prepared_size = 0
 
         self._parser: Optional[_codec.FrameParser] = None
         self._extension: Optional[Extension] = None
@@ -805,6 +806,7 @@ class Connection:
         if self._held_prepared:
             self._out += self._held_prepared
             self._held_prepared = []
+            self._held_prepared_size = 0
 
     def send_ping(self, data: Buffer = b"") -> None:
         """Queue a ping (at most 125 bytes, RFC 6455 section 5.5)."""
@@ -828,6 +830,7 @@ class Connection:
         self._check_open()
         if self._fragmenting is not None:
             self._held_prepared.append(frame)
+            self._held_prepared_size += len(frame)
         else:
             self._out.append(frame)
 

@@ -79,6 +79,11 @@ def _deliver(ws: WebSocketProtocol, frame: bytes, max_buffer: int) -> bool:
     if (ws._write_paused or ws._write_limit > max_buffer) and transport.get_write_buffer_size() > max_buffer:
         ws._start_closing(1013, "too slow to keep up")
         return False
+    if conn._fragmenting is not None and conn._held_prepared_size + len(frame) > max_buffer:
+        # Frames held until a message sent in parts ends count too: a handler
+        # stuck between parts must not hold broadcasts without bound.
+        ws._start_closing(1013, "too slow to keep up")
+        return False
     if not conn._out and conn._fragmenting is None:
         transport.write(frame)  # nothing of the connection's waits: the transport keeps the order
     else:
